@@ -1,0 +1,24 @@
+# redis-by-hand: `make` alone lists the targets.
+
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+LESSONS     := $(sort $(wildcard 0*-*))
+
+.DEFAULT_GOAL := help
+.PHONY: help redis test lint golden
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+redis: ## serve the embedded Redis on REDIS_ADDR (default 127.0.0.1:6379)
+	@go run ./scripts/redis
+
+test: ## run every test; real-redis-server runs are skipped if it is absent
+	go test -count=1 ./...
+
+lint: ## gofmt, go vet and staticcheck must all be clean
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	go run $(STATICCHECK) ./...
+
+golden: ## rewrite the lessons' golden files from the sandbox, then check them on redis-server
+	go test -count=1 $(addprefix ./,$(LESSONS)) -args -update

@@ -1,0 +1,183 @@
+package lessontest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// wait bounds every command that waits on the server.
+const wait = 10 * time.Second
+
+var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"redis":     cmdRedis,
+	"waitsub":   cmdWaitsub,
+	"stopredis": cmdStopredis,
+	"blackhole": cmdBlackhole,
+	"freeport":  cmdFreeport,
+	"gen":       cmdGen,
+	"golden":    cmdGolden,
+}
+
+// dial connects to the script's REDIS_ADDR, waiting for a server that
+// a script has just started in the background.
+func dial(ts *testscript.TestScript) net.Conn {
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := net.DialTimeout("tcp", ts.Getenv("REDIS_ADDR"), wait)
+		if errors.Is(err, syscall.ECONNREFUSED) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		ts.Check(err)
+		c.SetDeadline(deadline)
+		return c
+	}
+}
+
+// do sends the commands in one write, as RESP arrays, and returns the
+// raw replies, one per command.
+func do(ts *testscript.TestScript, cmds [][][]byte) [][]byte {
+	c := dial(ts)
+	defer c.Close()
+	var req bytes.Buffer
+	for _, argv := range cmds {
+		fmt.Fprintf(&req, "*%d\r\n", len(argv))
+		for _, a := range argv {
+			fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(a), a)
+		}
+	}
+	_, err := c.Write(req.Bytes())
+	ts.Check(err)
+	r := bufio.NewReader(c)
+	replies := make([][]byte, len(cmds))
+	for i := range cmds {
+		replies[i], err = readReply(r)
+		if err != nil {
+			ts.Fatalf("reading the reply to %q: %v", cmds[i], err)
+		}
+	}
+	return replies
+}
+
+// redis CMD ARG... [; CMD ARG...]
+func cmdRedis(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: redis CMD ARG... [; CMD ARG...]")
+	}
+	var cmds [][][]byte
+	var argv [][]byte
+	for _, a := range append(args, ";") {
+		switch {
+		case a == ";":
+			if len(argv) == 0 {
+				ts.Fatalf("redis: empty command")
+			}
+			cmds = append(cmds, argv)
+			argv = nil
+		case strings.HasPrefix(a, "@"):
+			data, err := os.ReadFile(ts.MkAbs(a[1:]))
+			ts.Check(err)
+			argv = append(argv, data)
+		default:
+			argv = append(argv, []byte(a))
+		}
+	}
+	for _, reply := range do(ts, cmds) {
+		fmt.Fprintf(ts.Stdout(), "%q\n", reply)
+	}
+}
+
+// waitsub CHANNEL N: pub/sub drops messages nobody is subscribed to yet,
+// so a script waits for its subscribers before it publishes.
+func cmdWaitsub(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitsub CHANNEL N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	want := fmt.Sprintf(":%d\r\n", n)
+	deadline := time.Now().Add(wait)
+	for {
+		reply := do(ts, [][][]byte{{[]byte("PUBSUB"), []byte("NUMSUB"), []byte(args[0])}})[0]
+		if bytes.HasSuffix(reply, []byte(want)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitsub: %d subscribers to %q after %v: %q", n, args[0], wait, reply)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// stopredis stops the server as if it crashed or was shut down: its
+// clients see their connections close.
+func cmdStopredis(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: stopredis")
+	}
+	scriptOf(ts).stop()
+}
+
+// blackhole points REDIS_ADDR at a server that accepts connections and
+// never answers.
+func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: blackhole")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	done := make(chan struct{})
+	var conns []net.Conn
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				break
+			}
+			conns = append(conns, c)
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	ts.Defer(func() { ln.Close(); <-done })
+	ts.Setenv("REDIS_ADDR", ln.Addr().String())
+}
+
+// freeport points REDIS_ADDR at a free loopback port, for a server the
+// script starts itself.
+func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: freeport")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Setenv("REDIS_ADDR", ln.Addr().String())
+	ln.Close()
+}
+
+// gen FILE SIZE writes SIZE bytes that cycle through every byte value,
+// CR, LF, NUL and quotes included.
+func cmdGen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: gen FILE SIZE")
+	}
+	size, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i * 7) // 7 is odd: every value comes round
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o666))
+}

@@ -1,0 +1,108 @@
+package lessontest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+// golden stdout|stderr FILE compares what the lesson printed with a file
+// of the script. On a difference it shows the first differing line of
+// each, a caret under the first wrong byte, and a hint when the mistake
+// is a usual one. With -update (make golden) it rewrites the file in
+// the script instead, from the sandbox run only.
+func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 || args[0] != "stdout" && args[0] != "stderr" {
+		ts.Fatalf("usage: golden stdout|stderr FILE")
+	}
+	got, want := ts.ReadFile(args[0]), ts.ReadFile(args[1])
+	if got == want {
+		return
+	}
+	s := scriptOf(ts)
+	if s.update {
+		updateArchive(ts, filepath.Join(s.dir, ts.Name()+".txtar"), args[1], got)
+		return
+	}
+	ts.Fatalf("%s", mismatch(lesson, args[0], ts.Name()+".txtar", args[1], want, got))
+}
+
+// mismatch explains how got differs from want, for a reader who edited
+// a lesson and ran make test.
+func mismatch(lesson, stream, archive, file, want, got string) string {
+	i := 0
+	for i < len(want) && i < len(got) && want[i] == got[i] {
+		i++
+	}
+	start := strings.LastIndexByte(want[:i], '\n') + 1
+	line := strings.Count(want[:i], "\n") + 1
+	wantLine, gotLine := lineAt(want, start), lineAt(got, start)
+	col := utf8.RuneCountInString(want[start:i])
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s differs from %s in testdata/%s, at line %d:\n",
+		lesson, stream, file, archive, line)
+	fmt.Fprintf(&b, "  want: %s\n", wantLine)
+	fmt.Fprintf(&b, "  got:  %s\n", gotLine)
+	fmt.Fprintf(&b, "        %s^ first difference\n", strings.Repeat(" ", col))
+	for _, h := range hints(want[i:], got[i:], wantLine, gotLine, want, got) {
+		fmt.Fprintf(&b, "hint: %s\n", h)
+	}
+	b.WriteString("(if you changed what the lesson should print on purpose, run: make golden)")
+	return b.String()
+}
+
+// lineAt is the line that starts at start, or a note that there is none.
+func lineAt(s string, start int) string {
+	if start >= len(s) {
+		return "(nothing: the output ends before this line)"
+	}
+	line, _, _ := strings.Cut(s[start:], "\n")
+	return line
+}
+
+// hints names the usual beginner mistakes that fit the difference.
+// wantRest and gotRest start at the first differing byte.
+func hints(wantRest, gotRest, wantLine, gotLine, want, got string) []string {
+	var hs []string
+	if strings.HasPrefix(wantRest, `\r\n`) && strings.HasPrefix(gotRest, `\n`) {
+		hs = append(hs, `Redis ends every line with \r\n (CR LF), and the `+
+			`lesson prints what it received byte for byte: a \n alone means `+
+			`the \r was trimmed or the line was rebuilt on the way.`)
+	}
+	if strings.HasPrefix(wantLine, "Received: ") && gotLine != wantLine &&
+		(strings.HasPrefix(wantLine, strings.TrimSuffix(gotLine, `"`)) ||
+			strings.HasPrefix(gotLine, strings.TrimSuffix(wantLine, `"`))) {
+		hs = append(hs, `a reply was cut or glued to the next one: one Read `+
+			`(like the blog's read(100)) returns whatever has arrived, part `+
+			`of a reply or several. Read exactly one reply: its first line, `+
+			`then for $n the n bytes and \r\n after them, for *n that many `+
+			`replies (docs/resp.md).`)
+	}
+	const closing = "Close the connection\n"
+	if strings.Contains(want, closing) && !strings.Contains(got, closing) {
+		hs = append(hs, `print "Close the connection" when the program `+
+			`closes the connection on purpose, just before it does.`)
+	}
+	return hs
+}
+
+// updateArchive replaces file's contents inside the script's archive.
+func updateArchive(ts *testscript.TestScript, archive, file, data string) {
+	a, err := txtar.ParseFile(archive)
+	ts.Check(err)
+	for i := range a.Files {
+		if a.Files[i].Name == file {
+			a.Files[i].Data = []byte(data)
+			ts.Check(os.WriteFile(archive, txtar.Format(a), 0o666))
+			ts.Logf("updated %s in %s", file, archive)
+			return
+		}
+	}
+	ts.Fatalf("golden: %s is not a file of %s", file, archive)
+}

@@ -1,0 +1,144 @@
+// Package lessontest runs a lesson's golden scripts (testdata/*.txtar)
+// under testscript, once against the sandbox and once against a real
+// redis-server, as the subtests sandbox/<script> and
+// redis-server/<script>.
+//
+// A lesson's main_test.go is all it takes:
+//
+//	func TestMain(m *testing.M) { lessontest.Main(m, "01-ping", main) }
+//	func TestScripts(t *testing.T) { lessontest.Run(t) }
+//
+// Scripts run the lesson as "exec 01-ping" and see REDIS_ADDR. Besides
+// testscript's own commands they have:
+//
+//	redis CMD ARG... [; CMD ARG...]  send commands in one write and print
+//	                                 each raw reply, quoted; @FILE as an
+//	                                 argument sends that file's bytes
+//	waitsub CHANNEL N                wait until N clients subscribe
+//	stopredis                        stop the server, dropping its clients
+//	blackhole                        point REDIS_ADDR at a server that
+//	                                 accepts and never answers
+//	freeport                         point REDIS_ADDR at a free port
+//	gen FILE SIZE                    write SIZE bytes holding every value
+//	golden stdout|stderr FILE        compare with a golden file, pointing
+//	                                 at the first wrong byte
+//
+// and the conditions [sandbox] and [redis-server].
+package lessontest
+
+import (
+	"flag"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"redis-by-hand/internal/realredis"
+	"redis-by-hand/internal/sandbox"
+)
+
+var update = flag.Bool("update", false,
+	"rewrite golden files from the sandbox run (make golden)")
+
+// lesson is the name the lesson's program is registered under.
+var lesson string
+
+// Main registers the lesson's main function as the command name (the
+// lesson's folder name) for scripts, then runs the tests.
+func Main(m *testing.M, name string, main func()) {
+	lesson = name
+	testscript.Main(m, map[string]func(){name: main})
+}
+
+// A backend starts a fresh Redis for one script.
+type backend struct {
+	name  string
+	start func() (addr string, stop func(), err error)
+}
+
+var backends = []backend{
+	{"sandbox", func() (string, func(), error) {
+		s, err := sandbox.Start("127.0.0.1:0")
+		if err != nil {
+			return "", nil, err
+		}
+		return s.Addr(), s.Close, nil
+	}},
+	{realredis.Binary, func() (string, func(), error) {
+		s, err := realredis.Start()
+		if err != nil {
+			return "", nil, err
+		}
+		return s.Addr, s.Stop, nil
+	}},
+}
+
+// Run runs every testdata/*.txtar script of the calling lesson on each
+// backend. Without redis-server on PATH the redis-server group is
+// skipped, with the reason; with REDIS_SERVER_REQUIRED=1 it fails.
+func Run(t *testing.T) {
+	scripts, err := filepath.Glob(filepath.Join("testdata", "*.txtar"))
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no testdata/*.txtar scripts found (%v)", err)
+	}
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			if b.name == realredis.Binary {
+				if reason, required := realredis.Missing(); reason != "" {
+					if required {
+						t.Fatalf("%s (%s=1)", reason, realredis.RequiredEnv)
+					}
+					t.Skip(reason)
+				}
+			}
+			testscript.Run(t, testscript.Params{
+				Files:               scripts,
+				RequireExplicitExec: true,
+				RequireUniqueNames:  true,
+				Setup:               setup(b, dir, *update && b.name == "sandbox"),
+				Condition: func(cond string) (bool, error) {
+					return cond == b.name, nil
+				},
+				Cmds: commands,
+			})
+		})
+	}
+}
+
+// script is what a script's commands know about their run.
+type script struct {
+	backend string
+	dir     string // where the .txtar files are, for golden updates
+	update  bool
+	stop    func()
+}
+
+type scriptKey struct{}
+
+func scriptOf(ts *testscript.TestScript) *script {
+	return ts.Value(scriptKey{}).(*script)
+}
+
+func setup(b backend, dir string, update bool) func(*testscript.Env) error {
+	return func(env *testscript.Env) error {
+		addr, stop, err := b.start()
+		if err != nil {
+			return err
+		}
+		stop = sync.OnceFunc(stop)
+		env.Defer(stop)
+		env.Setenv("REDIS_ADDR", addr)
+		env.Values[scriptKey{}] = &script{
+			backend: b.name,
+			dir:     dir,
+			update:  update,
+			stop:    stop,
+		}
+		return nil
+	}
+}

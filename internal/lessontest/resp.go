@@ -1,0 +1,55 @@
+package lessontest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// readReply reads one complete RESP2/RESP3 reply and returns its raw
+// bytes.
+func readReply(r *bufio.Reader) ([]byte, error) {
+	var raw bytes.Buffer
+	err := readInto(r, &raw)
+	return raw.Bytes(), err
+}
+
+func readInto(r *bufio.Reader, raw *bytes.Buffer) error {
+	line, err := r.ReadBytes('\n')
+	raw.Write(line)
+	if err != nil {
+		return err
+	}
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return fmt.Errorf("reply line %q does not end in \\r\\n", line)
+	}
+	head, body := line[0], string(line[1:len(line)-2])
+	switch head {
+	case '+', '-', ':', ',', '#', '_', '(':
+		return nil
+	case '$', '!', '=':
+		n, err := strconv.Atoi(body)
+		if err != nil || n < 0 {
+			return nil // $-1: the null bulk string
+		}
+		_, err = io.CopyN(raw, r, int64(n)+2)
+		return err
+	case '*', '>', '~', '%', '|':
+		n, err := strconv.Atoi(body)
+		if err != nil {
+			return fmt.Errorf("bad length in %q", line)
+		}
+		if head == '%' || head == '|' {
+			n *= 2 // maps and attributes hold key, value pairs
+		}
+		for range n {
+			if err := readInto(r, raw); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown reply type %q in %q", head, line)
+}

@@ -1,0 +1,124 @@
+// Package realredis starts throwaway redis-server processes for tests:
+// loopback only, a free port, no persistence, stopped by the caller.
+// It never touches a Redis that is already running.
+package realredis
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Binary is the program the tests look for on PATH.
+const Binary = "redis-server"
+
+// RequiredEnv, set to 1, turns a missing redis-server from a skip into
+// a failure. CI sets it.
+const RequiredEnv = "REDIS_SERVER_REQUIRED"
+
+// Missing says why real-server tests cannot run here, or "" when they
+// can; required reports whether that must fail the tests.
+func Missing() (reason string, required bool) {
+	required = os.Getenv(RequiredEnv) == "1"
+	if _, err := exec.LookPath(Binary); err != nil {
+		return Binary + " is not on PATH: install it (Debian/Ubuntu: " +
+			"apt-get install redis-server) to run the real-server tests", required
+	}
+	return "", required
+}
+
+// Server is a running redis-server.
+type Server struct {
+	Addr string
+	cmd  *exec.Cmd
+	log  bytes.Buffer
+	done chan struct{}
+}
+
+// Start runs a fresh redis-server on a free loopback port and waits
+// until it accepts connections.
+func Start() (*Server, error) {
+	var last error
+	// A free port can be taken by someone else before redis-server
+	// binds it: try a few.
+	for range 5 {
+		s, err := start()
+		if err == nil {
+			return s, nil
+		}
+		last = err
+	}
+	return nil, last
+}
+
+func start() (*Server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "redis-server-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		done: make(chan struct{}),
+	}
+	s.cmd = exec.Command(Binary,
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir,
+		"--daemonize", "no", "--logfile", "")
+	s.cmd.Stdout = &s.log
+	s.cmd.Stderr = &s.log
+	if err := s.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	go func() {
+		s.cmd.Wait()
+		os.RemoveAll(dir)
+		close(s.done)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("redis-server exited at start:\n%s", s.log.String())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
+			c.Close()
+			return s, nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.Stop()
+	return nil, errors.New("redis-server did not accept connections within 10s")
+}
+
+// Stop ends the server (SIGTERM, then SIGKILL after 5 s) and waits for
+// it; its clients see the connection close. Stop may be called twice.
+func (s *Server) Stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

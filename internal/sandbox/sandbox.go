@@ -1,0 +1,269 @@
+// Package sandbox serves an embedded Redis (miniredis) on a loopback
+// TCP port, and makes it speak the wire protocol the way a real
+// redis-server 7.0 does.
+//
+// miniredis only understands RESP arrays: sent the blog's "ping\n", it
+// closes the connection without a word, and an empty array "*0\r\n"
+// crashes it. So the sandbox reads every request itself, with the same
+// rules and limits as Redis (requestReader, SplitArgs), answers
+// protocol errors and unknown commands with Redis's exact bytes, and
+// forwards each command to miniredis as a clean RESP array over an
+// in-memory pipe. Replies come back untouched.
+package sandbox
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/alicebob/miniredis/v2/server"
+)
+
+// replyCmd is registered in miniredis to send an error reply that the
+// sandbox decided on, in order with the replies before it. Its name
+// holds a NUL byte, which no client command can match: the sandbox
+// treats any name with a NUL as unknown.
+const replyCmd = "\x00SANDBOX-ERROR"
+
+// linger is how long the sandbox waits for more reply bytes before it
+// writes them to the client. Redis writes everything a client has
+// pending once per turn of its event loop, so replies produced together
+// (pipelined commands, messages from one pipelined publisher) leave in
+// one write; this keeps that true here.
+const linger = time.Millisecond
+
+// Server is a running sandbox.
+type Server struct {
+	mini *miniredis.Miniredis
+	ln   net.Listener
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Start serves a fresh, empty sandbox on addr ("127.0.0.1:0" picks a
+// free port).
+func Start(addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mini := miniredis.NewMiniRedis()
+	// Dial starts miniredis without a port of its own; every client
+	// then gets an in-memory pipe into it.
+	probe, err := mini.Dial()
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	probe.Close()
+	err = mini.Server().Register(replyCmd, func(c *server.Peer, _ string, args []string) {
+		// Raw: miniredis's WriteError would rewrite bytes that are
+		// not valid UTF-8, and Unicode blanks.
+		c.Block(func(w *server.Writer) { w.WriteRaw("-" + args[0] + "\r\n") })
+		if len(args) > 1 {
+			c.Close()
+		}
+	})
+	if err != nil {
+		ln.Close()
+		mini.Close()
+		return nil, err
+	}
+	s := &Server{mini: mini, ln: ln, conns: map[net.Conn]struct{}{}}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// Addr is the host:port the sandbox listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops listening, drops every client, as a server that goes away
+// would, and waits until all is stopped.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.ln.Close()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.mini.Close()
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: Redis logs and
+			// goes on too.
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serve(c)
+	}
+}
+
+func (s *Server) serve(client net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, client)
+		s.mu.Unlock()
+		client.Close()
+	}()
+	pipe, err := s.mini.Dial()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sandbox: %v\n", err)
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		copyReplies(client, pipe)
+		client.Close()
+	}()
+	s.forwardRequests(client, pipe)
+	<-done
+}
+
+// forwardRequests reads the client's requests and hands miniredis one
+// RESP array per command. It returns when the client goes away (it then
+// closes the pipe) or after a protocol error (miniredis then closes the
+// pipe, once the error reply is out).
+func (s *Server) forwardRequests(client net.Conn, pipe net.Conn) {
+	w := bufio.NewWriter(pipe)
+	var r requestReader
+	buf := make([]byte, readChunk)
+	for {
+		n, rerr := client.Read(buf)
+		r.feed(buf[:n])
+		for {
+			argv, err := r.next()
+			var perr *protocolError
+			switch {
+			case errors.As(err, &perr):
+				writeArray(w, replyCmd, []byte("ERR "+perr.msg), []byte("close"))
+				w.Flush()
+				return
+			case argv == nil:
+			case !s.known(argv[0]):
+				writeArray(w, replyCmd, []byte(unknownCommand(argv)))
+			default:
+				writeArray(w, "", argv...)
+			}
+			if argv == nil {
+				break
+			}
+		}
+		if w.Flush() != nil || rerr != nil {
+			pipe.Close()
+			return
+		}
+	}
+}
+
+// known reports whether miniredis serves the command. Names that are
+// not plain ASCII are unknown to Redis; miniredis would upper-case
+// them with Unicode rules (and the NUL keeps replyCmd private).
+func (s *Server) known(name []byte) bool {
+	for _, c := range name {
+		if c == 0 || c >= 0x80 {
+			return false
+		}
+	}
+	return s.mini.Server().IsRegisteredCommand(string(name))
+}
+
+// unknownCommand is Redis 7.0's error for a command it does not have
+// (processCommand in server.c), byte for byte: the name and the
+// arguments are cut at a NUL (C's %s) and to 128 bytes in all, and
+// line breaks become blanks.
+func unknownCommand(argv [][]byte) string {
+	cstr := func(b []byte, max int) string {
+		if i := strings.IndexByte(string(b), 0); i >= 0 {
+			b = b[:i]
+		}
+		if len(b) > max {
+			b = b[:max]
+		}
+		return string(b)
+	}
+	var args strings.Builder
+	for _, a := range argv[1:] {
+		if args.Len() >= 128 {
+			break
+		}
+		fmt.Fprintf(&args, "'%s' ", cstr(a, 128-args.Len()))
+	}
+	msg := fmt.Sprintf("ERR unknown command '%s', with args beginning with: %s",
+		cstr(argv[0], 128), args.String())
+	return strings.NewReplacer("\r", " ", "\n", " ").Replace(msg)
+}
+
+// writeArray writes a command as a RESP array of bulk strings; a
+// non-empty name goes first.
+func writeArray(w *bufio.Writer, name string, args ...[]byte) {
+	n := len(args)
+	if name != "" {
+		n++
+	}
+	fmt.Fprintf(w, "*%d\r\n", n)
+	if name != "" {
+		fmt.Fprintf(w, "$%d\r\n%s\r\n", len(name), name)
+	}
+	for _, a := range args {
+		fmt.Fprintf(w, "$%d\r\n", len(a))
+		w.Write(a)
+		w.WriteString("\r\n")
+	}
+}
+
+// copyReplies copies miniredis's replies to the client, gathering what
+// arrives within linger of each other into one write.
+func copyReplies(client net.Conn, pipe net.Conn) {
+	var out []byte
+	chunk := make([]byte, 32<<10)
+	for {
+		n, err := pipe.Read(chunk)
+		out = append(out[:0], chunk[:n]...)
+		for err == nil && len(out) < 1<<20 {
+			pipe.SetReadDeadline(time.Now().Add(linger))
+			n, err = pipe.Read(chunk)
+			out = append(out, chunk[:n]...)
+		}
+		pipe.SetReadDeadline(time.Time{})
+		if len(out) > 0 {
+			if _, werr := client.Write(out); werr != nil {
+				pipe.Close()
+				return
+			}
+		}
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return
+		}
+	}
+}

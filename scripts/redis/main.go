@@ -1,0 +1,40 @@
+// Command redis serves the embedded Redis (the sandbox) on REDIS_ADDR,
+// or 127.0.0.1:6379, until Ctrl-C. It needs nothing installed but Go:
+//
+//	go run ./scripts/redis
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"redis-by-hand/internal/sandbox"
+)
+
+func main() {
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	srv, err := sandbox.Start(addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			fmt.Fprintf(os.Stderr, "redis: %s is already in use; a Redis may "+
+				"already be running there (use it, or pick another port: "+
+				"REDIS_ADDR=127.0.0.1:6380 make redis)\n", addr)
+		} else {
+			fmt.Fprintf(os.Stderr, "redis: cannot listen on %s: %v\n", addr, err)
+		}
+		os.Exit(1)
+	}
+	fmt.Printf("Embedded Redis listening on %s; press Ctrl-C to stop.\n", srv.Addr())
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	<-stop
+	srv.Close()
+	fmt.Println("Stopped.")
+}
