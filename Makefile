@@ -4,10 +4,13 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 LESSONS     := $(sort $(wildcard 0*-*))
 
 .DEFAULT_GOAL := help
-.PHONY: help redis test lint golden
+.PHONY: help demo redis test lint golden
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+demo: ## replay the whole blog on the embedded Redis (needs only Go)
+	@go run ./scripts/demo
 
 redis: ## serve the embedded Redis on REDIS_ADDR (default 127.0.0.1:6379)
 	@go run ./scripts/redis
@@ -21,4 +24,4 @@ lint: ## gofmt, go vet and staticcheck must all be clean
 	go run $(STATICCHECK) ./...
 
 golden: ## rewrite the lessons' golden files from the sandbox, then check them on redis-server
-	go test -count=1 $(addprefix ./,$(LESSONS)) -args -update
+	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo -args -update

@@ -19,13 +19,18 @@ import (
 const wait = 10 * time.Second
 
 var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	"redis":     cmdRedis,
-	"waitsub":   cmdWaitsub,
-	"stopredis": cmdStopredis,
-	"blackhole": cmdBlackhole,
-	"freeport":  cmdFreeport,
-	"gen":       cmdGen,
-	"golden":    cmdGolden,
+	"redis":      cmdRedis,
+	"waitsub":    cmdWaitsub,
+	"stopredis":  cmdStopredis,
+	"blackhole":  cmdBlackhole,
+	"freeport":   cmdFreeport,
+	"gen":        cmdGen,
+	"writebytes": cmdWritebytes,
+	"waitlines":  cmdWaitlines,
+	"wantmsg":    cmdWantmsg,
+	"sigterm":    cmdSigterm,
+	"subscribe":  cmdSubscribe,
+	"golden":     cmdGolden,
 }
 
 // dial connects to the script's REDIS_ADDR, waiting for a server that
@@ -180,4 +185,109 @@ func cmdGen(ts *testscript.TestScript, neg bool, args []string) {
 		data[i] = byte(i * 7) // 7 is odd: every value comes round
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o666))
+}
+
+// writebytes FILE TEXT writes TEXT with Go's escapes (\r \n \x00 \" ...)
+// turned into the bytes they stand for: script arguments cannot hold
+// line breaks.
+func cmdWritebytes(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: writebytes FILE TEXT")
+	}
+	data, err := strconv.Unquote(`"` + args[1] + `"`)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(data), 0o666))
+}
+
+// waitlines FILE N waits until a program running in the background has
+// written N lines to FILE, so that a script can act on what it printed.
+func cmdWaitlines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitlines FILE N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(wait)
+	for {
+		data, _ := os.ReadFile(ts.MkAbs(args[0]))
+		got := bytes.Count(data, []byte("\n"))
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitlines: %s has %d lines after %v, want %d:\n%s",
+				args[0], got, wait, n, data)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// wantmsg FILE CHANNEL DATAFILE checks that FILE has the line printed
+// for one pub/sub message carrying DATAFILE's bytes: the quoted frame
+// "*3\r\n$7\r\nmessage\r\n$<n>\r\n<channel>\r\n$<n>\r\n<data>\r\n",
+// alone (subscribe) or after "Received: " (lesson 03). It is for
+// messages too big, or too binary, to read well in a golden file.
+func cmdWantmsg(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: wantmsg FILE CHANNEL DATAFILE")
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[2]))
+	ts.Check(err)
+	frame := fmt.Sprintf("%q", fmt.Sprintf(
+		"*3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n",
+		len(args[1]), args[1], len(data), data))
+	found := false
+	for line := range strings.Lines(ts.ReadFile(args[0])) {
+		line = strings.TrimSuffix(line, "\n")
+		found = found || line == frame || line == "Received: "+frame
+	}
+	if found == neg {
+		ts.Fatalf("wantmsg: %s has no line for the %d-byte message of %s",
+			args[0], len(data), args[2])
+	}
+}
+
+// sigterm sends SIGTERM to the script's background commands, as a
+// service manager would (testscript's kill knows only INT and KILL).
+func cmdSigterm(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: sigterm")
+	}
+	for _, c := range ts.BackgroundCmds() {
+		ts.Check(c.Process.Signal(syscall.SIGTERM))
+	}
+}
+
+// subscribe CHANNEL FILE subscribes in the background, for lessons
+// that publish: each reply, the confirmation first, becomes one quoted
+// line of FILE. It is subscribed when the command returns.
+func cmdSubscribe(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: subscribe CHANNEL FILE")
+	}
+	f, err := os.Create(ts.MkAbs(args[1]))
+	ts.Check(err)
+	c := dial(ts)
+	fmt.Fprintf(c, "*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n", len(args[0]), args[0])
+	r := bufio.NewReader(c)
+	reply, err := readReply(r)
+	ts.Check(err)
+	fmt.Fprintf(f, "%q\n", reply)
+	c.SetDeadline(time.Time{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			reply, err := readReply(r)
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(f, "%q\n", reply)
+		}
+	}()
+	ts.Defer(func() {
+		c.Close()
+		<-done
+		f.Close()
+	})
 }

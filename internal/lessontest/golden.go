@@ -11,14 +11,14 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 )
 
-// golden stdout|stderr FILE compares what the lesson printed with a file
-// of the script. On a difference it shows the first differing line of
+// golden stdout|stderr|OUTFILE FILE compares what the lesson printed
+// with a file of the script. On a difference it shows the first differing line of
 // each, a caret under the first wrong byte, and a hint when the mistake
 // is a usual one. With -update (make golden) it rewrites the file in
 // the script instead, from the sandbox run only.
 func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 || args[0] != "stdout" && args[0] != "stderr" {
-		ts.Fatalf("usage: golden stdout|stderr FILE")
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: golden stdout|stderr|OUTFILE FILE")
 	}
 	got, want := ts.ReadFile(args[0]), ts.ReadFile(args[1])
 	if got == want {

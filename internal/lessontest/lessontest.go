@@ -16,18 +16,28 @@
 //	                                 argument sends that file's bytes
 //	waitsub CHANNEL N                wait until N clients subscribe
 //	stopredis                        stop the server, dropping its clients
+//	sigterm                          send SIGTERM to background commands
+//	subscribe CHANNEL FILE           subscribe in the background; each
+//	                                 reply becomes a quoted line of FILE
 //	blackhole                        point REDIS_ADDR at a server that
 //	                                 accepts and never answers
 //	freeport                         point REDIS_ADDR at a free port
 //	gen FILE SIZE                    write SIZE bytes holding every value
-//	golden stdout|stderr FILE        compare with a golden file, pointing
+//	writebytes FILE TEXT             write TEXT with Go escapes (\r\n...)
+//	waitlines FILE N                 wait until FILE has N lines
+//	wantmsg FILE CHANNEL DATAFILE    FILE has the line for that message
+//	golden stdout|stderr|OUT FILE    compare with a golden file, pointing
 //	                                 at the first wrong byte
 //
-// and the conditions [sandbox] and [redis-server].
+// and the conditions [sandbox] and [redis-server]. Scripts that run the
+// go command (the demo) also see REPO, the repository's root, and the
+// go command's own settings.
 package lessontest
 
 import (
+	"encoding/json"
 	"flag"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -133,6 +143,9 @@ func setup(b backend, dir string, update bool) func(*testscript.Env) error {
 		stop = sync.OnceFunc(stop)
 		env.Defer(stop)
 		env.Setenv("REDIS_ADDR", addr)
+		for k, v := range goEnv() {
+			env.Setenv(k, v)
+		}
 		env.Values[scriptKey{}] = &script{
 			backend: b.name,
 			dir:     dir,
@@ -142,3 +155,20 @@ func setup(b backend, dir string, update bool) func(*testscript.Env) error {
 		return nil
 	}
 }
+
+// goEnv is what the go command needs to run inside a script, whose
+// environment testscript empties: its caches and settings, and REPO.
+var goEnv = sync.OnceValue(func() map[string]string {
+	out, err := exec.Command("go", "env", "-json",
+		"GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY",
+		"GOSUMDB", "GONOSUMDB", "GOPRIVATE", "GOTOOLCHAIN", "GOMOD").Output()
+	vars := map[string]string{}
+	if err != nil || json.Unmarshal(out, &vars) != nil {
+		return nil
+	}
+	if gomod := vars["GOMOD"]; gomod != "" {
+		vars["REPO"] = filepath.Dir(gomod)
+	}
+	delete(vars, "GOMOD")
+	return vars
+})

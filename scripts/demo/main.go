@@ -1,0 +1,241 @@
+// Command demo replays the whole blog post, lesson by lesson, and shows
+// each step as the command a reader would type, then its output:
+//
+//	go run ./scripts/demo        (or: make demo)
+//
+// It starts the embedded Redis on a free loopback port, or uses the
+// Redis at REDIS_ADDR when that is set. Run it from the repository.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"redis-by-hand/internal/sandbox"
+)
+
+var lessons = []string{"01-ping", "02-incr", "03-subscribe", "04-publish"}
+
+// wait bounds each step, so that a broken lesson cannot hang the demo.
+const wait = 10 * time.Second
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		srv, err := sandbox.Start("127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("cannot start the embedded Redis: %v", err)
+		}
+		defer srv.Close()
+		addr = srv.Addr()
+		fmt.Println("# The embedded Redis is listening on a free port;")
+		fmt.Println("# every lesson finds it through REDIS_ADDR.")
+	} else {
+		fmt.Println("# Using the Redis at REDIS_ADDR (INCR changes its my-key).")
+	}
+
+	bin, err := build()
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(bin)
+	d := &demo{bin: bin, addr: addr}
+
+	d.step("The blog's first client: an inline ping.", "01-ping")
+	d.step("INCR, three times: the count lives in Redis.", "02-incr")
+	d.step("", "02-incr")
+	d.step("", "02-incr")
+	if err := d.subscribe(); err != nil {
+		return err
+	}
+	d.publish("Publish from another connection.")
+	d.publish("", "can you hear me")
+	return d.stopSubscriber()
+}
+
+// build compiles the lessons once, which is much faster than a go run
+// per step, into a temporary folder that the caller removes.
+func build() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return "", errors.New("run me from the repository: make demo")
+	}
+	bin, err := os.MkdirTemp("", "redis-by-hand-demo-")
+	if err != nil {
+		return "", err
+	}
+	args := []string{"build", "-o", bin + string(filepath.Separator)}
+	for _, l := range lessons {
+		args = append(args, "./"+l)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = filepath.Dir(gomod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(bin)
+		return "", fmt.Errorf("building the lessons: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+type demo struct {
+	bin, addr string
+	err       error // the first failure; later steps are skipped
+
+	sub      *exec.Cmd
+	subLines chan string
+}
+
+// command is a lesson's program, talking to the demo's Redis.
+func (d *demo) command(lesson string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(d.bin, lesson), args...)
+	cmd.Env = append(os.Environ(), "REDIS_ADDR="+d.addr)
+	return cmd
+}
+
+// show prints a comment, if any, and the command as a reader types it.
+func show(comment, line string) {
+	fmt.Println()
+	if comment != "" {
+		fmt.Println("# " + comment)
+	}
+	fmt.Println("$ " + line)
+}
+
+// typed is how a reader runs a lesson: go run ./NN-name 'arg'.
+func typed(lesson string, args ...string) string {
+	line := "go run ./" + lesson
+	for _, a := range args {
+		if strings.ContainsAny(a, " '\"") {
+			a = "'" + a + "'"
+		}
+		line += " " + a
+	}
+	return line
+}
+
+// step runs a lesson to its end and prints its output.
+func (d *demo) step(comment, lesson string, args ...string) {
+	if d.err != nil {
+		return
+	}
+	show(comment, typed(lesson, args...))
+	cmd := d.command(lesson, args...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = os.Stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		d.err = err
+		return
+	}
+	timer := time.AfterFunc(wait, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	if err := cmd.Wait(); err != nil {
+		d.err = fmt.Errorf("%s failed (%v):\n%s", typed(lesson, args...),
+			err, stderr.Bytes())
+	}
+}
+
+// subscribe starts lesson 03 in the background and shows its lines up
+// to the confirmation of the subscription.
+func (d *demo) subscribe() error {
+	if d.err != nil {
+		return d.err
+	}
+	show("Subscribe, in the background (or in a second terminal).",
+		"go run ./03-subscribe &")
+	d.sub = d.command("03-subscribe")
+	out, err := d.sub.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	var stderr bytes.Buffer
+	d.sub.Stderr = &stderr
+	if err := d.sub.Start(); err != nil {
+		return err
+	}
+	d.subLines = make(chan string)
+	go func() {
+		defer close(d.subLines)
+		r := bufio.NewReader(out)
+		for {
+			line, err := r.ReadString('\n')
+			if line != "" {
+				d.subLines <- line
+			}
+			if err != nil {
+				if err != io.EOF {
+					d.subLines <- fmt.Sprintf("(reading: %v)\n", err)
+				}
+				return
+			}
+		}
+	}()
+	// Send, then the confirmation.
+	for range 2 {
+		if err := d.subscriberLine(); err != nil {
+			d.sub.Process.Kill()
+			d.sub.Wait()
+			return fmt.Errorf("%v\n%s", err, stderr.Bytes())
+		}
+	}
+	return nil
+}
+
+// subscriberLine prints the subscriber's next line, as it appears in
+// its terminal.
+func (d *demo) subscriberLine() error {
+	select {
+	case line, ok := <-d.subLines:
+		if !ok {
+			return errors.New("03-subscribe stopped early")
+		}
+		fmt.Print("  03-subscribe | " + line)
+		return nil
+	case <-time.After(wait):
+		return fmt.Errorf("03-subscribe printed nothing for %v", wait)
+	}
+}
+
+// publish runs lesson 04, then shows what the subscriber received.
+func (d *demo) publish(comment string, args ...string) {
+	d.step(comment, "04-publish", args...)
+	if d.err == nil {
+		d.err = d.subscriberLine()
+	}
+}
+
+// stopSubscriber ends lesson 03 the way a reader does: Ctrl-C.
+func (d *demo) stopSubscriber() error {
+	if d.sub == nil {
+		return d.err
+	}
+	if d.err == nil {
+		show("Stop the subscriber: Ctrl-C, or from this shell:", "kill -INT %1")
+		d.sub.Process.Signal(syscall.SIGINT)
+		d.err = d.subscriberLine()
+	} else {
+		d.sub.Process.Kill()
+	}
+	for range d.subLines {
+	}
+	if err := d.sub.Wait(); err != nil && d.err == nil {
+		d.err = fmt.Errorf("03-subscribe: %v", err)
+	}
+	return d.err
+}
