@@ -22,7 +22,7 @@ const quiet = 300 * time.Millisecond
 // arrive as separate reads), then returns every byte received and how
 // the connection ended: "closed" (EOF), "reset", or "open". A failure
 // to connect or write is the result, so that it shows as a difference.
-func exchange(addr string, chunks []string) string {
+func exchange(addr string, chunks []string, halfClose bool) string {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		return err.Error()
@@ -35,6 +35,9 @@ func exchange(addr string, chunks []string) string {
 		if _, err := io.WriteString(c, chunk); err != nil {
 			return err.Error()
 		}
+	}
+	if halfClose {
+		c.(*net.TCPConn).CloseWrite()
 	}
 	var got []byte
 	buf := make([]byte, 64<<10)
@@ -61,65 +64,69 @@ func exchange(addr string, chunks []string) string {
 // the same from the sandbox and from a real redis-server. Each case
 // uses keys of its own, as they all share one server of each kind.
 var diffCases = []struct {
-	name   string
-	chunks []string
+	name      string
+	chunks    []string
+	halfClose bool // shut the sending side after the last chunk
 }{
-	{"inline ping", []string{"ping\n"}},
-	{"inline ping crlf", []string{"PING\r\n"}},
-	{"mixed case", []string{"PiNg\r\n"}},
-	{"inline argument", []string{"ping hello\r\n"}},
-	{"blanks around", []string{"  \t ping \t  hello   \r\n"}},
-	{"empty lines", []string{"\r\n\n  \r\n\t\n"}},
-	{"double and single quotes", []string{`echo "a b"` + "\n" + `echo 'c d'` + "\n"}},
-	{"escapes in double quotes", []string{`echo "\x41\x4a\n\t\\\"\q"` + "\n"}},
-	{"bad hex escape", []string{`echo "\xZZ\x4"` + "\n"}},
-	{"escaped single quote", []string{`echo 'it\'s'` + "\n" + `echo 'a\nb'` + "\n"}},
-	{"quote opening mid-argument", []string{`echo ab"cd ef"` + "\n"}},
-	{"empty quoted argument", []string{`echo ""` + "\n" + `echo ''` + "\n"}},
-	{"vertical tab inside argument", []string{"echo a\vb\n"}},
-	{"closing quote glued to text", []string{`echo "a"b` + "\n" + "ping\n"}},
-	{"unbalanced double quote", []string{"set diff:k \"abc\r\n"}},
-	{"unbalanced single quote", []string{"set diff:k 'abc\n"}},
-	{"error after good commands", []string{"ping\necho \"x\nping\n"}},
-	{"cr cr lf", []string{"echo x\r\r\n"}},
-	{"lone cr", []string{"ping\r"}},
-	{"cr inside line", []string{"echo a\rb\n"}},
-	{"nul hides the newline", []string{"ping\x00\r\nping\r\n"}},
-	{"escaped nul in argument", []string{`echo "a\x00b"` + "\n"}},
-	{"unknown command", []string{"foo bar 'baz qux'\r\n"}},
-	{"unknown command long args", []string{"nope " + strings.Repeat("a", 100) + " " + strings.Repeat("b", 100) + " c\n"}},
-	{"unknown command long name", []string{strings.Repeat("Z", 200) + " x\n"}},
-	{"unknown command crlf in name", []string{"*2\r\n$5\r\nfo\r\no\r\n$3\r\na\nb\r\n"}},
-	{"unknown command nul in name", []string{"*2\r\n$5\r\nfo\x00oo\r\n$3\r\na\x00b\r\n"}},
-	{"unknown empty command", []string{"\"\"\n"}},
-	{"wrong arity", []string{"get\r\nincr\r\n"}},
-	{"incr pipelined", []string{"incr diff:n\nincr diff:n\nincr diff:n\n"}},
-	{"pipelined inline and arrays", []string{"ping\r\n*1\r\n$4\r\nPING\r\necho mixed\n*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\nping\n"}},
-	{"binary bulk", []string{"*2\r\n$4\r\nECHO\r\n$6\r\na\r\nb\x00\xff\r\n"}},
-	{"array split across writes", []string{"*2\r\n$4\r\nEC", "HO\r\n$2\r\nhi", "\r\n"}},
-	{"inline split across writes", []string{"pi", "ng\r", "\n"}},
-	{"empty array", []string{"*0\r\nping\r\n"}},
-	{"negative array", []string{"*-1\r\n*-7\r\nping\r\n"}},
-	{"bad array length", []string{"*abc\r\nping\r\n"}},
-	{"array length leading zero", []string{"*01\r\n$4\r\nPING\r\n"}},
-	{"array length plus sign", []string{"*+1\r\n$4\r\nPING\r\n"}},
-	{"array length too large", []string{"*3000000000\r\n"}},
-	{"array length lf only", []string{"*1\n$4\r\nPING\r\n"}},
-	{"array length any byte after cr", []string{"*1\rX$4\r\nPING\r\n"}},
-	{"element not a bulk", []string{"*1\r\n:4\r\n"}},
-	{"element cr instead of dollar", []string{"*1\r\n\r\n"}},
-	{"element high byte", []string{"*1\r\n\xe9\r\n"}},
-	{"negative bulk length", []string{"*1\r\n$-1\r\n"}},
-	{"bad bulk length", []string{"*1\r\n$4x\r\nPING\r\n"}},
-	{"bulk length too large", []string{"*1\r\n$600000000\r\n"}},
-	{"bulk trailer not checked", []string{"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n"}},
-	{"incomplete bulk", []string{"*1\r\n$4\r\nPING\r"}},
-	{"error inside pipelined array", []string{"ping\r\n*2\r\n$4\r\nECHO\r\n:3\r\nping\r\n"}},
-	{"too big inline", []string{strings.Repeat("a", 70000)}},
-	{"big inline with newline", []string{"echo " + strings.Repeat("a", 60000) + "\n"}},
-	{"too big array count", []string{"*" + strings.Repeat("1", 70000)}},
-	{"too big bulk count", []string{"*1\r\n$" + strings.Repeat("1", 70000)}},
-	{"quit", []string{"QUIT\r\nping\r\n"}},
+	{"inline ping", []string{"ping\n"}, false},
+	{"inline ping crlf", []string{"PING\r\n"}, false},
+	{"mixed case", []string{"PiNg\r\n"}, false},
+	{"inline argument", []string{"ping hello\r\n"}, false},
+	{"blanks around", []string{"  \t ping \t  hello   \r\n"}, false},
+	{"empty lines", []string{"\r\n\n  \r\n\t\n"}, false},
+	{"double and single quotes", []string{`echo "a b"` + "\n" + `echo 'c d'` + "\n"}, false},
+	{"escapes in double quotes", []string{`echo "\x41\x4a\n\t\\\"\q"` + "\n"}, false},
+	{"bad hex escape", []string{`echo "\xZZ\x4"` + "\n"}, false},
+	{"escaped single quote", []string{`echo 'it\'s'` + "\n" + `echo 'a\nb'` + "\n"}, false},
+	{"quote opening mid-argument", []string{`echo ab"cd ef"` + "\n"}, false},
+	{"empty quoted argument", []string{`echo ""` + "\n" + `echo ''` + "\n"}, false},
+	{"vertical tab inside argument", []string{"echo a\vb\n"}, false},
+	{"closing quote glued to text", []string{`echo "a"b` + "\n" + "ping\n"}, false},
+	{"unbalanced double quote", []string{"set diff:k \"abc\r\n"}, false},
+	{"unbalanced single quote", []string{"set diff:k 'abc\n"}, false},
+	{"error after good commands", []string{"ping\necho \"x\nping\n"}, false},
+	{"cr cr lf", []string{"echo x\r\r\n"}, false},
+	{"lone cr", []string{"ping\r"}, false},
+	{"cr inside line", []string{"echo a\rb\n"}, false},
+	{"nul hides the newline", []string{"ping\x00\r\nping\r\n"}, false},
+	{"escaped nul in argument", []string{`echo "a\x00b"` + "\n"}, false},
+	{"unknown command", []string{"foo bar 'baz qux'\r\n"}, false},
+	{"unknown command long args", []string{"nope " + strings.Repeat("a", 100) + " " + strings.Repeat("b", 100) + " c\n"}, false},
+	{"unknown command long name", []string{strings.Repeat("Z", 200) + " x\n"}, false},
+	{"unknown command crlf in name", []string{"*2\r\n$5\r\nfo\r\no\r\n$3\r\na\nb\r\n"}, false},
+	{"unknown command nul in name", []string{"*2\r\n$5\r\nfo\x00oo\r\n$3\r\na\x00b\r\n"}, false},
+	{"unknown empty command", []string{"\"\"\n"}, false},
+	{"wrong arity", []string{"get\r\nincr\r\n"}, false},
+	{"incr pipelined", []string{"incr diff:n\nincr diff:n\nincr diff:n\n"}, false},
+	{"pipelined inline and arrays", []string{"ping\r\n*1\r\n$4\r\nPING\r\necho mixed\n*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\nping\n"}, false},
+	{"binary bulk", []string{"*2\r\n$4\r\nECHO\r\n$6\r\na\r\nb\x00\xff\r\n"}, false},
+	{"array split across writes", []string{"*2\r\n$4\r\nEC", "HO\r\n$2\r\nhi", "\r\n"}, false},
+	{"inline split across writes", []string{"pi", "ng\r", "\n"}, false},
+	{"empty array", []string{"*0\r\nping\r\n"}, false},
+	{"negative array", []string{"*-1\r\n*-7\r\nping\r\n"}, false},
+	{"bad array length", []string{"*abc\r\nping\r\n"}, false},
+	{"array length leading zero", []string{"*01\r\n$4\r\nPING\r\n"}, false},
+	{"array length plus sign", []string{"*+1\r\n$4\r\nPING\r\n"}, false},
+	{"array length too large", []string{"*3000000000\r\n"}, false},
+	{"array length lf only", []string{"*1\n$4\r\nPING\r\n"}, false},
+	{"array length any byte after cr", []string{"*1\rX$4\r\nPING\r\n"}, false},
+	{"element not a bulk", []string{"*1\r\n:4\r\n"}, false},
+	{"element cr instead of dollar", []string{"*1\r\n\r\n"}, false},
+	{"element high byte", []string{"*1\r\n\xe9\r\n"}, false},
+	{"negative bulk length", []string{"*1\r\n$-1\r\n"}, false},
+	{"bad bulk length", []string{"*1\r\n$4x\r\nPING\r\n"}, false},
+	{"bulk length too large", []string{"*1\r\n$600000000\r\n"}, false},
+	{"bulk trailer not checked", []string{"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n"}, false},
+	{"incomplete bulk", []string{"*1\r\n$4\r\nPING\r"}, false},
+	{"error inside pipelined array", []string{"ping\r\n*2\r\n$4\r\nECHO\r\n:3\r\nping\r\n"}, false},
+	{"too big inline", []string{strings.Repeat("a", 70000)}, false},
+	{"big inline with newline", []string{"echo " + strings.Repeat("a", 60000) + "\n"}, false},
+	{"too big array count", []string{"*" + strings.Repeat("1", 70000)}, false},
+	{"too big bulk count", []string{"*1\r\n$" + strings.Repeat("1", 70000)}, false},
+	{"quit", []string{"QUIT\r\nping\r\n"}, false},
+	{"half close after commands", []string{"ping\r\necho hi\r\nsubscribe diff:ch\r\n"}, true},
+	{"half close mid request", []string{"ping\r\n*2\r\n$4\r\nECHO"}, true},
+	{"half close after protocol error", []string{"ping\r\n*x\r\n"}, true},
 }
 
 func TestDifferential(t *testing.T) {
@@ -148,8 +155,8 @@ func TestDifferential(t *testing.T) {
 		results[i] = make(chan result, 1)
 		go func() {
 			ch := make(chan string, 1)
-			go func() { ch <- exchange(real.Addr, tc.chunks) }()
-			got := exchange(sb.Addr(), tc.chunks)
+			go func() { ch <- exchange(real.Addr, tc.chunks, tc.halfClose) }()
+			got := exchange(sb.Addr(), tc.chunks, tc.halfClose)
 			results[i] <- result{got, <-ch}
 		}()
 	}

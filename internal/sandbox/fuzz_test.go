@@ -20,7 +20,7 @@ func FuzzSandbox(f *testing.F) {
 	}
 	for _, s := range []string{
 		"subscribe messages\r\n", "publish messages hey\n",
-		"multi\nincr k\nfoo\nexec\n", "blpop list 1\n",
+		"multi\nincr k\nfoo\nexec\n", "blpop list 0.05\n",
 		"*1\r\n$5\r\nMULTI\r\n*1\r\n$0\r\n\r\n", "hello 3\r\nping\r\n",
 		"client setname x\nclient list\n", "flushall\nkeys *\n",
 	} {

@@ -25,11 +25,21 @@ import (
 	"github.com/alicebob/miniredis/v2/server"
 )
 
-// replyCmd is registered in miniredis to send an error reply that the
-// sandbox decided on, in order with the replies before it. Its name
-// holds a NUL byte, which no client command can match: the sandbox
-// treats any name with a NUL as unknown.
-const replyCmd = "\x00SANDBOX-ERROR"
+// replyCmd and closeCmd are registered in miniredis so that the
+// sandbox acts in order with the commands before: replyCmd sends an
+// error reply the sandbox decided on (and closes the connection if
+// asked), closeCmd closes it once every earlier reply is out. Their
+// names hold a NUL byte, which no client command can match: the
+// sandbox treats any name with a NUL as unknown.
+const (
+	replyCmd = "\x00SANDBOX-ERROR"
+	closeCmd = "\x00SANDBOX-CLOSE"
+)
+
+// drain bounds how long replies may still flow to a client that has
+// stopped sending (a half-closed socket), as Redis answers what it read
+// before the end of the stream.
+const drain = time.Second
 
 // linger is how long the sandbox waits for more reply bytes before it
 // writes them to the client. Redis writes everything a client has
@@ -65,14 +75,20 @@ func Start(addr string) (*Server, error) {
 		return nil, err
 	}
 	probe.Close()
-	err = mini.Server().Register(replyCmd, func(c *server.Peer, _ string, args []string) {
-		// Raw: miniredis's WriteError would rewrite bytes that are
-		// not valid UTF-8, and Unicode blanks.
-		c.Block(func(w *server.Writer) { w.WriteRaw("-" + args[0] + "\r\n") })
-		if len(args) > 1 {
+	srv := mini.Server()
+	err = errors.Join(
+		srv.Register(replyCmd, func(c *server.Peer, _ string, args []string) {
+			// Raw: miniredis's WriteError would rewrite bytes that
+			// are not valid UTF-8, and Unicode blanks.
+			c.Block(func(w *server.Writer) { w.WriteRaw("-" + args[0] + "\r\n") })
+			if len(args) > 1 {
+				c.Close()
+			}
+		}),
+		srv.Register(closeCmd, func(c *server.Peer, _ string, _ []string) {
 			c.Close()
-		}
-	})
+		}),
+	)
 	if err != nil {
 		ln.Close()
 		mini.Close()
@@ -146,15 +162,22 @@ func (s *Server) serve(client net.Conn) {
 		copyReplies(client, pipe)
 		client.Close()
 	}()
-	s.forwardRequests(client, pipe)
+	if s.forwardRequests(client, pipe) {
+		select {
+		case <-done:
+		case <-time.After(drain):
+		}
+	}
+	pipe.Close()
 	<-done
 }
 
 // forwardRequests reads the client's requests and hands miniredis one
-// RESP array per command. It returns when the client goes away (it then
-// closes the pipe) or after a protocol error (miniredis then closes the
-// pipe, once the error reply is out).
-func (s *Server) forwardRequests(client net.Conn, pipe net.Conn) {
+// RESP array per command. It returns at the end of the client's stream
+// or after a protocol error, having asked miniredis to close the pipe
+// once the replies to what came before are out; it reports whether that
+// request went through.
+func (s *Server) forwardRequests(client net.Conn, pipe net.Conn) bool {
 	w := bufio.NewWriter(pipe)
 	var r requestReader
 	buf := make([]byte, readChunk)
@@ -167,8 +190,7 @@ func (s *Server) forwardRequests(client net.Conn, pipe net.Conn) {
 			switch {
 			case errors.As(err, &perr):
 				writeArray(w, replyCmd, []byte("ERR "+perr.msg), []byte("close"))
-				w.Flush()
-				return
+				return w.Flush() == nil
 			case argv == nil:
 			case !s.known(argv[0]):
 				writeArray(w, replyCmd, []byte(unknownCommand(argv)))
@@ -179,9 +201,12 @@ func (s *Server) forwardRequests(client net.Conn, pipe net.Conn) {
 				break
 			}
 		}
-		if w.Flush() != nil || rerr != nil {
-			pipe.Close()
-			return
+		if w.Flush() != nil {
+			return false
+		}
+		if rerr != nil {
+			writeArray(w, closeCmd)
+			return w.Flush() == nil
 		}
 	}
 }
