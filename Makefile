@@ -4,7 +4,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 LESSONS     := $(sort $(wildcard 0*-*))
 
 .DEFAULT_GOAL := help
-.PHONY: help demo redis test lint golden
+.PHONY: help demo redis telnet test lint golden
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -15,6 +15,9 @@ demo: ## replay the whole blog on the embedded Redis (needs only Go)
 redis: ## serve the embedded Redis on REDIS_ADDR (default 127.0.0.1:6379)
 	@go run ./scripts/redis
 
+telnet: ## type commands to REDIS_ADDR by hand, as the blog does with telnet
+	@go run ./scripts/telnet
+
 test: ## run every test; real-redis-server runs are skipped if it is absent
 	go test -count=1 ./...
 
@@ -24,4 +27,4 @@ lint: ## gofmt, go vet and staticcheck must all be clean
 	go run $(STATICCHECK) ./...
 
 golden: ## rewrite the lessons' golden files from the sandbox, then check them on redis-server
-	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo -args -update
+	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./internal/lessontest -args -update

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"redis-by-hand/internal/resp"
 )
 
 // wait bounds every command that waits on the server.
@@ -66,7 +68,7 @@ func do(ts *testscript.TestScript, cmds [][][]byte) [][]byte {
 	r := bufio.NewReader(c)
 	replies := make([][]byte, len(cmds))
 	for i := range cmds {
-		replies[i], err = readReply(r)
+		replies[i], err = resp.ReadReply(r)
 		if err != nil {
 			ts.Fatalf("reading the reply to %q: %v", cmds[i], err)
 		}
@@ -270,7 +272,7 @@ func cmdSubscribe(ts *testscript.TestScript, neg bool, args []string) {
 	c := dial(ts)
 	fmt.Fprintf(c, "*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n", len(args[0]), args[0])
 	r := bufio.NewReader(c)
-	reply, err := readReply(r)
+	reply, err := resp.ReadReply(r)
 	ts.Check(err)
 	fmt.Fprintf(f, "%q\n", reply)
 	c.SetDeadline(time.Time{})
@@ -278,7 +280,7 @@ func cmdSubscribe(ts *testscript.TestScript, neg bool, args []string) {
 	go func() {
 		defer close(done)
 		for {
-			reply, err := readReply(r)
+			reply, err := resp.ReadReply(r)
 			if err != nil {
 				return
 			}

@@ -39,6 +39,10 @@ func mismatch(lesson, stream, archive, file, want, got string) string {
 	for i < len(want) && i < len(got) && want[i] == got[i] {
 		i++
 	}
+	// Point at an escape sequence (\r, \n, \x00) as a whole.
+	if i > 0 && want[i-1] == '\\' {
+		i--
+	}
 	start := strings.LastIndexByte(want[:i], '\n') + 1
 	line := strings.Count(want[:i], "\n") + 1
 	wantLine, gotLine := lineAt(want, start), lineAt(got, start)

@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -160,7 +161,12 @@ func (s *Server) serve(client net.Conn) {
 	go func() {
 		defer close(done)
 		copyReplies(client, pipe)
-		client.Close()
+		// The server side is done: end the stream after the last
+		// reply, and stop waiting for requests soon.
+		if tcp, ok := client.(*net.TCPConn); ok {
+			tcp.CloseWrite()
+		}
+		client.SetReadDeadline(time.Now().Add(drain))
 	}()
 	if s.forwardRequests(client, pipe) {
 		select {
@@ -170,6 +176,10 @@ func (s *Server) serve(client net.Conn) {
 	}
 	pipe.Close()
 	<-done
+	// Read what the client still sends (after a protocol error, say)
+	// before closing: closing a socket with unread input resets the
+	// connection, and the client could lose the reply it is reading.
+	io.Copy(io.Discard, client)
 }
 
 // forwardRequests reads the client's requests and hands miniredis one

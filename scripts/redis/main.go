@@ -11,13 +11,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	"redis-by-hand/internal/redisaddr"
 	"redis-by-hand/internal/sandbox"
 )
 
 func main() {
-	addr := os.Getenv("REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
+	addr, err := redisaddr.FromEnv()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "redis: %v\n", err)
+		os.Exit(1)
 	}
 	srv, err := sandbox.Start(addr)
 	if err != nil {

@@ -1,4 +1,6 @@
-package lessontest
+// Package resp reads Redis replies whole, for the tools around the
+// lessons (the lessons carry their own reader, on purpose).
+package resp
 
 import (
 	"bufio"
@@ -8,9 +10,9 @@ import (
 	"strconv"
 )
 
-// readReply reads one complete RESP2/RESP3 reply and returns its raw
-// bytes.
-func readReply(r *bufio.Reader) ([]byte, error) {
+// ReadReply reads one complete RESP2 or RESP3 reply and returns its
+// raw bytes. At a clean end of the stream it returns io.EOF.
+func ReadReply(r *bufio.Reader) ([]byte, error) {
 	var raw bytes.Buffer
 	err := readInto(r, &raw)
 	return raw.Bytes(), err
@@ -19,6 +21,9 @@ func readReply(r *bufio.Reader) ([]byte, error) {
 func readInto(r *bufio.Reader, raw *bytes.Buffer) error {
 	line, err := r.ReadBytes('\n')
 	raw.Write(line)
+	if err == io.EOF && raw.Len() > 0 {
+		err = io.ErrUnexpectedEOF
+	}
 	if err != nil {
 		return err
 	}

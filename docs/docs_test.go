@@ -1,0 +1,253 @@
+// Package docs holds the pages read beside the lessons. Its test keeps
+// them true: transcripts must match the golden files, code excerpts
+// must stand verbatim in the code, and relative links must resolve.
+//
+// A fenced block is checked when the line before it is a marker:
+//
+//	<!-- transcript: 01-ping/testdata/ping.txtar stdout.golden -->
+//	<!-- transcript: 01-ping/testdata/ping.txtar stdout.golden (excerpt) -->
+//	<!-- excerpt: 01-ping/main.go -->
+//
+// A transcript equals that file of the script archive; with (excerpt)
+// its lines stand together in it. An excerpt stands verbatim in the Go
+// file. A block that shows Send: or Received: lines, or Go code, must
+// have a marker, so that nothing shown goes unchecked.
+package docs
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+// root is the repository, seen from this folder.
+const root = ".."
+
+// A block is a fenced code block of a page.
+type block struct {
+	page   string
+	line   int    // of the opening fence
+	lang   string // after the opening fence
+	marker string // the marker comment's text, or ""
+	body   string
+}
+
+func pages(t *testing.T) []string {
+	t.Helper()
+	ps, err := filepath.Glob("*.md")
+	if err != nil || len(ps) == 0 {
+		t.Fatalf("no pages in docs/ (%v)", err)
+	}
+	return append(ps, filepath.Join(root, "README.md"))
+}
+
+var markerRE = regexp.MustCompile(`^<!-- (transcript|excerpt): (.+) -->$`)
+
+// blocks reads a page's fenced blocks and the marker before each.
+func blocks(t *testing.T, page string) []block {
+	t.Helper()
+	f, err := os.Open(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var (
+		bs   []block
+		cur  *block
+		prev string
+		n    int
+	)
+	indent := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		// A fence may be indented, inside a list item; its lines
+		// carry the same indentation.
+		trimmed := strings.TrimLeft(line, " ")
+		switch {
+		case cur == nil && strings.HasPrefix(trimmed, "```"):
+			indent = line[:len(line)-len(trimmed)]
+			cur = &block{page: page, line: n, lang: strings.TrimPrefix(trimmed, "```")}
+			if markerRE.MatchString(strings.TrimSpace(prev)) {
+				cur.marker = strings.TrimSpace(prev)
+			}
+		case cur != nil && trimmed == "```":
+			bs = append(bs, *cur)
+			cur = nil
+		case cur != nil:
+			cur.body += strings.TrimPrefix(line, indent) + "\n"
+		}
+		if strings.TrimSpace(line) != "" {
+			prev = line
+		}
+	}
+	if cur != nil {
+		t.Errorf("%s:%d: code block never closed", page, cur.line)
+	}
+	return bs
+}
+
+func TestBlocks(t *testing.T) {
+	checked := 0
+	for _, page := range pages(t) {
+		for _, b := range blocks(t, page) {
+			where := fmt.Sprintf("%s:%d", b.page, b.line)
+			if b.marker == "" {
+				if b.lang == "go" {
+					t.Errorf("%s: Go code with no excerpt marker", where)
+				}
+				if strings.Contains(b.body, `Send: "`) || strings.Contains(b.body, `Received: "`) {
+					t.Errorf("%s: transcript with no transcript marker", where)
+				}
+				continue
+			}
+			checked++
+			m := markerRE.FindStringSubmatch(b.marker)
+			if m[1] == "excerpt" {
+				checkExcerpt(t, where, m[2], b.body)
+			} else {
+				checkTranscript(t, where, m[2], b.body)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no marked blocks found: is the marker syntax still the same?")
+	}
+}
+
+func checkExcerpt(t *testing.T, where, file, body string) {
+	code, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil {
+		t.Errorf("%s: %v", where, err)
+		return
+	}
+	if !strings.Contains(string(code), body) {
+		t.Errorf("%s: this excerpt is no longer in %s, word for word:\n%s", where, file, body)
+	}
+}
+
+func checkTranscript(t *testing.T, where, spec, body string) {
+	fields := strings.Fields(spec)
+	part := len(fields) == 3 && fields[2] == "(excerpt)"
+	if len(fields) != 2 && !part {
+		t.Errorf("%s: want <!-- transcript: ARCHIVE FILE [(excerpt)] -->", where)
+		return
+	}
+	a, err := txtar.ParseFile(filepath.Join(root, fields[0]))
+	if err != nil {
+		t.Errorf("%s: %v", where, err)
+		return
+	}
+	for _, f := range a.Files {
+		if f.Name != fields[1] {
+			continue
+		}
+		want := string(f.Data)
+		if part && (strings.HasPrefix(want, body) || strings.Contains(want, "\n"+body)) {
+			return
+		}
+		if !part && body == want {
+			return
+		}
+		t.Errorf("%s: transcript differs from %s in %s\ndocs:\n%s\ngolden:\n%s",
+			where, fields[1], fields[0], body, want)
+		return
+	}
+	t.Errorf("%s: %s has no file %s", where, fields[0], fields[1])
+}
+
+var linkRE = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+func TestLinks(t *testing.T) {
+	for _, page := range pages(t) {
+		data, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inCode := false
+		for i, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(strings.TrimLeft(line, " "), "```") {
+				inCode = !inCode
+			}
+			if inCode {
+				continue
+			}
+			for _, m := range linkRE.FindAllStringSubmatch(line, -1) {
+				target := m[1]
+				if strings.Contains(target, "://") || strings.HasPrefix(target, "#") ||
+					strings.HasPrefix(target, "mailto:") {
+					continue
+				}
+				target, anchor, _ := strings.Cut(target, "#")
+				path := filepath.Join(filepath.Dir(page), target)
+				if _, err := os.Stat(path); err != nil {
+					t.Errorf("%s:%d: broken link %s", page, i+1, m[1])
+				} else if anchor != "" && !hasAnchor(t, path, anchor) {
+					t.Errorf("%s:%d: %s has no heading for #%s", page, i+1, target, anchor)
+				}
+			}
+		}
+	}
+}
+
+// hasAnchor reports whether a Markdown file has a heading whose GitHub
+// anchor is anchor: lower case, blanks as '-', punctuation dropped.
+func hasAnchor(t *testing.T, path, anchor string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		heading, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " ")
+		if !ok || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		slug := strings.Map(func(r rune) rune {
+			switch {
+			case r == ' ':
+				return '-'
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				return unicode.ToLower(r)
+			}
+			return -1
+		}, heading)
+		if slug == anchor {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEveryLessonHasAPage keeps the path complete as lessons are added.
+func TestEveryLessonHasAPage(t *testing.T) {
+	lessons, _ := filepath.Glob(filepath.Join(root, "0*-*"))
+	if len(lessons) == 0 {
+		t.Fatal("no lessons found")
+	}
+	index, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lessons {
+		name := filepath.Base(l)
+		page, err := os.ReadFile(name + ".md")
+		if err != nil {
+			t.Errorf("lesson %s has no page docs/%s.md", name, name)
+			continue
+		}
+		if !strings.Contains(string(page), "](../"+name+"/main.go)") {
+			t.Errorf("docs/%s.md does not link to its code, ../%s/main.go", name, name)
+		}
+		if !strings.Contains(string(index), "]("+name+".md)") {
+			t.Errorf("docs/README.md does not link to %s.md", name)
+		}
+	}
+}

@@ -1,0 +1,156 @@
+package lessontest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+// The workshop test runs lessons broken the way beginners break them,
+// and checks the failure message they would read: see
+// testdata/broken/*.txtar for the scripts, and testdata/workshop.txtar
+// for the messages.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"01-ping":      trimmedPing,
+		"02-incr":      incrWithoutClose,
+		"03-subscribe": fixedSizeReads,
+	})
+}
+
+func dialEnv() net.Conn {
+	c, err := net.Dial("tcp", os.Getenv("REDIS_ADDR"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	return c
+}
+
+// trimmedPing trims the reply and adds a line feed back: the \r is lost.
+func trimmedPing() {
+	c := dialEnv()
+	fmt.Printf("Send: %q\n", "ping\n")
+	fmt.Fprint(c, "ping\n")
+	reply, _ := bufio.NewReader(c).ReadString('\n')
+	fmt.Printf("Received: %q\n", strings.TrimSpace(reply)+"\n")
+	fmt.Println("Close the connection")
+	c.Close()
+}
+
+// incrWithoutClose forgets to say that it closes the connection.
+func incrWithoutClose() {
+	c := dialEnv()
+	fmt.Printf("Send: %q\n", "INCR my-key\n")
+	fmt.Fprint(c, "INCR my-key\n")
+	reply, _ := bufio.NewReader(c).ReadString('\n')
+	fmt.Printf("Received: %q\n", reply)
+	c.Close()
+}
+
+// fixedSizeReads is the blog's loop: read(100), print, repeat.
+func fixedSizeReads() {
+	c := dialEnv()
+	fmt.Printf("Send: %q\n", "subscribe messages\n")
+	fmt.Fprint(c, "subscribe messages\n")
+	buf := make([]byte, 100)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		fmt.Printf("Received: %q\n", buf[:n])
+	}
+}
+
+// recorder is a testscript.T that keeps what a failing script logs.
+type recorder struct {
+	mu     sync.Mutex
+	log    strings.Builder
+	failed bool
+}
+
+func (r *recorder) Skip(args ...any)  { r.Fatal(args...) }
+func (r *recorder) Parallel()         {}
+func (r *recorder) Verbose() bool     { return false }
+func (r *recorder) Fatal(args ...any) { r.Log(args...); r.FailNow() }
+func (r *recorder) Log(args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintln(&r.log, args...)
+}
+func (r *recorder) FailNow() {
+	r.mu.Lock()
+	r.failed = true
+	r.mu.Unlock()
+	runtime.Goexit()
+}
+func (r *recorder) Run(_ string, f func(testscript.T)) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(r)
+	}()
+	<-done
+}
+
+func TestWorkshopMessages(t *testing.T) {
+	want, err := txtar.ParseFile(filepath.Join("testdata", "workshop.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := filepath.Abs(filepath.Join("testdata", "broken"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := map[string]string{ // script: the lesson it breaks
+		"crlf": "01-ping", "no-close": "02-incr", "fixed-read": "03-subscribe",
+	}
+	for i := range want.Files {
+		f := &want.Files[i]
+		name := strings.TrimSuffix(f.Name, ".message")
+		t.Run(name, func(t *testing.T) {
+			lesson = broken[name]
+			rec := &recorder{}
+			testscript.RunT(rec, testscript.Params{
+				Files:               []string{filepath.Join(dir, name+".txtar")},
+				RequireExplicitExec: true,
+				Setup:               setup(backends[0], dir, false),
+				Cmds:                commands,
+			})
+			if !rec.failed {
+				t.Fatalf("the broken lesson passed its golden check:\n%s", rec.log.String())
+			}
+			log := rec.log.String()
+			start := strings.Index(log, "FAIL: ")
+			if start < 0 {
+				t.Fatalf("no FAIL line in:\n%s", log)
+			}
+			_, got, _ := strings.Cut(log[start:], ": ")
+			_, got, _ = strings.Cut(got, ": ") // past file:line
+			got, _, _ = strings.Cut(got, "(if you changed")
+			got += "(if you changed what the lesson should print on purpose, run: make golden)\n"
+			if *update {
+				f.Data = []byte(got)
+				return
+			}
+			if got != string(f.Data) {
+				t.Errorf("message changed; got:\n%s\nwant:\n%s", got, f.Data)
+			}
+		})
+	}
+	if *update {
+		if err := os.WriteFile(filepath.Join("testdata", "workshop.txtar"), txtar.Format(want), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+// Command telnet is the blog's telnet session, on any OS: it sends each
+// line you type to Redis, ended by \r\n, and prints each reply as it
+// comes, twice: as telnet would show it, then quoted, byte for byte.
+//
+//	go run ./scripts/telnet      (Redis at REDIS_ADDR or 127.0.0.1:6379)
+//	ping
+//	+PONG
+//	    "+PONG\r\n"
+//
+// Replies are read whole (see 03-subscribe), so a subscribed session
+// shows each message as it arrives. End with Ctrl-D, or quit.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"redis-by-hand/internal/redisaddr"
+	"redis-by-hand/internal/resp"
+)
+
+func main() {
+	addr, err := redisaddr.FromEnv()
+	if err != nil {
+		fail("%v", err)
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		fail("no Redis at %s (connection refused); start one with: make redis", addr)
+	}
+	if err != nil {
+		fail("cannot connect to %s: %v", addr, err)
+	}
+	conn := c.(*net.TCPConn)
+	fmt.Fprintf(os.Stderr, "Connected to %s. Type a command, then Enter; Ctrl-D ends.\n", addr)
+
+	inputDone := make(chan struct{})
+	go func() {
+		defer close(inputDone)
+		in := bufio.NewScanner(os.Stdin)
+		in.Buffer(nil, 1<<20)
+		for in.Scan() {
+			if _, err := conn.Write([]byte(in.Text() + "\r\n")); err != nil {
+				return
+			}
+		}
+		// No more input: say so to Redis, which answers what it has
+		// read and then closes the connection.
+		conn.CloseWrite()
+	}()
+
+	r := bufio.NewReader(conn)
+	for {
+		reply, err := resp.ReadReply(r)
+		if err == io.EOF || errors.Is(err, syscall.ECONNRESET) && len(reply) == 0 {
+			// The end, at a reply boundary: after our Ctrl-D, or
+			// the server's own (QUIT, a protocol error, shutdown),
+			// which telnet would report too. A server that closes
+			// while lines we typed are still unread resets the
+			// connection instead: the same end.
+			select {
+			case <-inputDone:
+			default:
+				fmt.Fprintln(os.Stderr, "Connection closed by the server.")
+			}
+			return
+		}
+		if err != nil {
+			fail("reading from %s: %v", addr, err)
+		}
+		fmt.Print(asTelnetShows(reply))
+		fmt.Printf("    %q\n", reply)
+	}
+}
+
+// asTelnetShows is the reply as a terminal shows it: \r\n ends a line.
+// Other control bytes become '.', so that a reply cannot drive your
+// terminal with escape sequences.
+func asTelnetShows(reply []byte) string {
+	s := strings.ToValidUTF8(string(reply), "?")
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\n' || r == 0x7f {
+			return '.'
+		}
+		return r
+	}, s)
+}
+
+// fail prints one line on stderr and exits with status 1.
+func fail(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "telnet: "+format+"\n", a...)
+	os.Exit(1)
+}
