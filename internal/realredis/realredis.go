@@ -4,15 +4,19 @@
 package realredis
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
 	"time"
+
+	"redis-by-hand/internal/resp"
 )
 
 // Binary is the program the tests look for on PATH.
@@ -93,13 +97,31 @@ func start() (*Server, error) {
 		default:
 		}
 		if c, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
+			ours := s.answers(c)
 			c.Close()
-			return s, nil
+			if ours {
+				return s, nil
+			}
+			// Another program took the port first: ours cannot
+			// bind it, and exits.
+			s.Stop()
+			return nil, fmt.Errorf("port %d was taken before redis-server bound it", port)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	s.Stop()
 	return nil, errors.New("redis-server did not accept connections within 10s")
+}
+
+// answers reports whether the server behind c is this process, by the
+// process_id that INFO reports.
+func (s *Server) answers(c net.Conn) bool {
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n"); err != nil {
+		return false
+	}
+	info, err := resp.ReadReply(bufio.NewReader(c))
+	return err == nil && bytes.Contains(info, []byte(fmt.Sprintf("\r\nprocess_id:%d\r\n", s.cmd.Process.Pid)))
 }
 
 // Stop ends the server (SIGTERM, then SIGKILL after 5 s) and waits for

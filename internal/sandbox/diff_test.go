@@ -17,7 +17,7 @@ import (
 
 // quiet is how long a connection must stay silent before an exchange
 // counts as over with the connection still open.
-const quiet = 300 * time.Millisecond
+const quiet = 500 * time.Millisecond
 
 // exchange writes each chunk (with a pause between chunks, so they
 // arrive as separate reads), then returns every byte received and how
