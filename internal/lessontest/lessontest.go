@@ -37,6 +37,7 @@ package lessontest
 import (
 	"encoding/json"
 	"flag"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -157,7 +158,8 @@ func setup(b backend, dir string, update bool) func(*testscript.Env) error {
 }
 
 // goEnv is what the go command needs to run inside a script, whose
-// environment testscript empties: its caches and settings, and REPO.
+// environment testscript empties: its caches and settings, the user's
+// cache folder, and REPO.
 var goEnv = sync.OnceValue(func() map[string]string {
 	out, err := exec.Command("go", "env", "-json",
 		"GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY",
@@ -170,5 +172,9 @@ var goEnv = sync.OnceValue(func() map[string]string {
 		vars["REPO"] = filepath.Dir(gomod)
 	}
 	delete(vars, "GOMOD")
+	// The demo keeps its binaries in the user's cache folder.
+	if dir, err := os.UserCacheDir(); err == nil {
+		vars["XDG_CACHE_HOME"] = dir
+	}
 	return vars
 })

@@ -10,6 +10,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +55,6 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(bin)
 	d := &demo{bin: bin, addr: addr}
 
 	d.step("The blog's first client: an inline ping.", "01-ping")
@@ -69,16 +69,34 @@ func run() error {
 	return d.stopSubscriber()
 }
 
-// build compiles the lessons once, which is much faster than a go run
-// per step, into a temporary folder that the caller removes.
+// build compiles the lessons, which is much faster than a go run per
+// step. The binaries stay in the user's cache folder: go build skips
+// the link when they are up to date, so later demos start at once.
 func build() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	gomod := strings.TrimSpace(string(out))
 	if err != nil || gomod == "" || gomod == os.DevNull {
 		return "", errors.New("run me from the repository: make demo")
 	}
-	bin, err := os.MkdirTemp("", "redis-by-hand-demo-")
+	root := filepath.Dir(gomod)
+	cache, err := os.UserCacheDir()
 	if err != nil {
+		cache = os.TempDir()
+	}
+	// One folder per checkout, so that two clones never share one.
+	bin := filepath.Join(cache, "redis-by-hand",
+		fmt.Sprintf("demo-%x", sha256.Sum256([]byte(root)))[:24])
+	if err := os.MkdirAll(bin, 0o700); err != nil {
+		return "", err
+	}
+	// Two demos at once (the tests run one per backend) take turns
+	// to build; a binary that is up to date is not rewritten.
+	lock, err := os.OpenFile(filepath.Join(bin, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return "", err
 	}
 	args := []string{"build", "-o", bin + string(filepath.Separator)}
@@ -86,9 +104,8 @@ func build() (string, error) {
 		args = append(args, "./"+l)
 	}
 	cmd := exec.Command("go", args...)
-	cmd.Dir = filepath.Dir(gomod)
+	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		os.RemoveAll(bin)
 		return "", fmt.Errorf("building the lessons: %v\n%s", err, out)
 	}
 	return bin, nil
