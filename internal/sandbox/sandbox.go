@@ -95,6 +95,7 @@ func Start(addr string) (*Server, error) {
 		mini.Close()
 		return nil, err
 	}
+	guard(mini)
 	s := &Server{mini: mini, ln: ln, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
