@@ -191,6 +191,7 @@ func exchangeBoth(t *testing.T, requests [][]string, halfClose []bool) []result 
 }
 
 func TestDifferential(t *testing.T) {
+	t.Parallel()
 	var requests [][]string
 	var halfClose []bool
 	for _, tc := range diffCases {
@@ -240,6 +241,7 @@ var knownDifferences = []struct {
 }
 
 func TestKnownDifferences(t *testing.T) {
+	t.Parallel()
 	var requests [][]string
 	for _, d := range knownDifferences {
 		requests = append(requests, []string{d.send})

@@ -37,7 +37,12 @@ func FuzzSandbox(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Write(raw)
+		// Redis keeps reading a client whose command blocks, and so
+		// must the sandbox: a write that hangs is a failure.
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write(raw); err != nil {
+			t.Fatalf("writing %q: %v", raw, err)
+		}
 		c.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
 		io.Copy(io.Discard, c)
 		c.Close()

@@ -46,3 +46,33 @@ func roundTrip(t *testing.T, addr, req, want string) {
 		t.Errorf("sent %q: got %q (%v), want %q", req, got, err, want)
 	}
 }
+
+// TestBlockedClientLeaves: while a command blocks, the sandbox keeps
+// reading the client (as Redis does), sees it leave, and still stops
+// promptly.
+func TestBlockedClientLeaves(t *testing.T) {
+	t.Parallel()
+	srv, err := Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	req := "blpop guard:q 0\r\n" + strings.Repeat("ping\r\n", 200000)
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatalf("the sandbox stopped reading a blocked client: %v", err)
+	}
+	c.Close()
+	roundTrip(t, srv.Addr(), "ping\r\n", "+PONG\r\n")
+
+	stopped := make(chan struct{})
+	go func() { srv.Close(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs on a client blocked in BLPOP")
+	}
+}

@@ -12,7 +12,7 @@
 package sandbox
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +40,7 @@ const (
 // drain bounds how long replies may still flow to a client that has
 // stopped sending (a half-closed socket), as Redis answers what it read
 // before the end of the stream.
-const drain = time.Second
+const drain = 500 * time.Millisecond
 
 // linger is how long the sandbox waits for more reply bytes before it
 // writes them to the client. Redis writes everything a client has
@@ -169,13 +169,33 @@ func (s *Server) serve(client net.Conn) {
 		}
 		client.SetReadDeadline(time.Now().Add(drain))
 	}()
-	if s.forwardRequests(client, pipe) {
-		select {
-		case <-done:
-		case <-time.After(drain):
+	out := newOutbox()
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		for {
+			b, ok := out.take()
+			if !ok {
+				return
+			}
+			if _, err := pipe.Write(b); err != nil {
+				out.abort()
+				return
+			}
 		}
+	}()
+	s.readRequests(client, out)
+	// miniredis now answers what came before the end of the stream
+	// or the protocol error, then closes the pipe; a command still
+	// blocked (BLPOP) is dropped after a while, as Redis drops it
+	// when its client leaves.
+	select {
+	case <-done:
+	case <-time.After(drain):
 	}
 	pipe.Close()
+	out.abort()
+	<-written
 	<-done
 	// Read what the client still sends (after a protocol error, say)
 	// before closing: closing a socket with unread input resets the
@@ -183,41 +203,43 @@ func (s *Server) serve(client net.Conn) {
 	io.Copy(io.Discard, client)
 }
 
-// forwardRequests reads the client's requests and hands miniredis one
-// RESP array per command. It returns at the end of the client's stream
-// or after a protocol error, having asked miniredis to close the pipe
-// once the replies to what came before are out; it reports whether that
-// request went through.
-func (s *Server) forwardRequests(client net.Conn, pipe net.Conn) bool {
-	w := bufio.NewWriter(pipe)
+// readRequests reads the client's requests and queues one RESP array
+// per command for miniredis. It ends at the end of the client's stream,
+// with a request to close once the replies before are out, or after a
+// protocol error, with the error reply (which closes too).
+func (s *Server) readRequests(client net.Conn, out *outbox) {
 	var r requestReader
 	buf := make([]byte, readChunk)
 	for {
 		n, rerr := client.Read(buf)
 		r.feed(buf[:n])
+		var cmds bytes.Buffer
 		for {
 			argv, err := r.next()
 			var perr *protocolError
 			switch {
 			case errors.As(err, &perr):
-				writeArray(w, replyCmd, []byte("ERR "+perr.msg), []byte("close"))
-				return w.Flush() == nil
+				writeArray(&cmds, replyCmd, []byte("ERR "+perr.msg), []byte("close"))
+				out.put(cmds.Bytes())
+				out.close()
+				return
 			case argv == nil:
 			case !s.known(argv[0]):
-				writeArray(w, replyCmd, []byte(unknownCommand(argv)))
+				writeArray(&cmds, replyCmd, []byte(unknownCommand(argv)))
 			default:
-				writeArray(w, "", argv...)
+				writeArray(&cmds, "", argv...)
 			}
 			if argv == nil {
 				break
 			}
 		}
-		if w.Flush() != nil {
-			return false
-		}
 		if rerr != nil {
-			writeArray(w, closeCmd)
-			return w.Flush() == nil
+			writeArray(&cmds, closeCmd)
+		}
+		out.put(cmds.Bytes())
+		if rerr != nil {
+			out.close()
+			return
 		}
 	}
 }
@@ -262,7 +284,7 @@ func unknownCommand(argv [][]byte) string {
 
 // writeArray writes a command as a RESP array of bulk strings; a
 // non-empty name goes first.
-func writeArray(w *bufio.Writer, name string, args ...[]byte) {
+func writeArray(w *bytes.Buffer, name string, args ...[]byte) {
 	n := len(args)
 	if name != "" {
 		n++
