@@ -19,6 +19,7 @@ telnet: ## type commands to REDIS_ADDR by hand, as the blog does with telnet
 	@go run ./scripts/telnet
 
 test: ## run every test; real-redis-server runs are skipped if it is absent
+	@command -v redis-server >/dev/null || echo "note: redis-server is not on PATH, so the tests against a real Redis are skipped (go test -v shows each skip); install it to run them: apt-get install redis-server, or brew install redis"
 	go test -count=1 ./...
 
 lint: ## gofmt, go vet and staticcheck must all be clean
