@@ -56,14 +56,11 @@ func dial(ts *testscript.TestScript) net.Conn {
 func do(ts *testscript.TestScript, cmds [][][]byte) [][]byte {
 	c := dial(ts)
 	defer c.Close()
-	var req bytes.Buffer
+	var req []byte
 	for _, argv := range cmds {
-		fmt.Fprintf(&req, "*%d\r\n", len(argv))
-		for _, a := range argv {
-			fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(a), a)
-		}
+		req = resp.AppendCommand(req, argv...)
 	}
-	_, err := c.Write(req.Bytes())
+	_, err := c.Write(req)
 	ts.Check(err)
 	r := bufio.NewReader(c)
 	replies := make([][]byte, len(cmds))
@@ -270,7 +267,8 @@ func cmdSubscribe(ts *testscript.TestScript, neg bool, args []string) {
 	f, err := os.Create(ts.MkAbs(args[1]))
 	ts.Check(err)
 	c := dial(ts)
-	fmt.Fprintf(c, "*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n", len(args[0]), args[0])
+	_, err = c.Write(resp.AppendCommand(nil, []byte("SUBSCRIBE"), []byte(args[0])))
+	ts.Check(err)
 	r := bufio.NewReader(c)
 	reply, err := resp.ReadReply(r)
 	ts.Check(err)

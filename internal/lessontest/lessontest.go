@@ -100,12 +100,7 @@ func Run(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			if b.name == realredis.Binary {
-				if reason, required := realredis.Missing(); reason != "" {
-					if required {
-						t.Fatalf("%s (%s=1)", reason, realredis.RequiredEnv)
-					}
-					t.Skip(reason)
-				}
+				realredis.Require(t)
 			}
 			testscript.Run(t, testscript.Params{
 				Files:               scripts,

@@ -8,12 +8,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
+	"testing"
 	"time"
 
 	"redis-by-hand/internal/resp"
@@ -26,15 +26,19 @@ const Binary = "redis-server"
 // a failure. CI sets it.
 const RequiredEnv = "REDIS_SERVER_REQUIRED"
 
-// Missing says why real-server tests cannot run here, or "" when they
-// can; required reports whether that must fail the tests.
-func Missing() (reason string, required bool) {
-	required = os.Getenv(RequiredEnv) == "1"
-	if _, err := exec.LookPath(Binary); err != nil {
-		return Binary + " is not on PATH: install it (Debian/Ubuntu: " +
-			"apt-get install redis-server) to run the real-server tests", required
+// Require skips the calling test when redis-server is not on PATH, with
+// the reason, or fails it when RequiredEnv is 1.
+func Require(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath(Binary); err == nil {
+		return
 	}
-	return "", required
+	reason := Binary + " is not on PATH: install it (Debian/Ubuntu: " +
+		"apt-get install redis-server) to run the real-server tests"
+	if os.Getenv(RequiredEnv) == "1" {
+		t.Fatalf("%s (%s=1)", reason, RequiredEnv)
+	}
+	t.Skip(reason)
 }
 
 // Server is a running redis-server.
@@ -117,7 +121,7 @@ func start() (*Server, error) {
 // process_id that INFO reports.
 func (s *Server) answers(c net.Conn) bool {
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n"); err != nil {
+	if _, err := c.Write(resp.AppendCommand(nil, []byte("INFO"), []byte("server"))); err != nil {
 		return false
 	}
 	info, err := resp.ReadReply(bufio.NewReader(c))

@@ -1,5 +1,5 @@
-// Package resp reads Redis replies whole, for the tools around the
-// lessons (the lessons carry their own reader, on purpose).
+// Package resp reads Redis replies whole and writes commands, for the
+// code around the lessons (each lesson carries its own, on purpose).
 package resp
 
 import (
@@ -57,4 +57,15 @@ func readInto(r *bufio.Reader, raw *bytes.Buffer) error {
 		return nil
 	}
 	return fmt.Errorf("unknown reply type %q in %q", head, line)
+}
+
+// AppendCommand appends a command as a RESP array of bulk strings, the
+// form every driver sends.
+func AppendCommand(b []byte, args ...[]byte) []byte {
+	b = fmt.Appendf(b, "*%d\r\n", len(args))
+	for _, a := range args {
+		b = fmt.Appendf(b, "$%d\r\n", len(a))
+		b = append(append(b, a...), "\r\n"...)
+	}
+	return b
 }

@@ -135,12 +135,7 @@ var diffCases = []struct {
 // test is skipped, or fails when REDIS_SERVER_REQUIRED=1.
 func backends(t *testing.T) (real, sandbox string) {
 	t.Helper()
-	if reason, required := realredis.Missing(); reason != "" {
-		if required {
-			t.Fatal(reason)
-		}
-		t.Skip(reason)
-	}
+	realredis.Require(t)
 	shared.once.Do(func() {
 		shared.real, shared.err = realredis.Start()
 		if shared.err == nil {

@@ -12,7 +12,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/alicebob/miniredis/v2/server"
+
+	"redis-by-hand/internal/resp"
 )
 
 // replyCmd and closeCmd are registered in miniredis so that the
@@ -213,30 +214,30 @@ func (s *Server) readRequests(client net.Conn, out *outbox) {
 	for {
 		n, rerr := client.Read(buf)
 		r.feed(buf[:n])
-		var cmds bytes.Buffer
+		var cmds []byte
 		for {
 			argv, err := r.next()
 			var perr *protocolError
 			switch {
 			case errors.As(err, &perr):
-				writeArray(&cmds, replyCmd, []byte("ERR "+perr.msg), []byte("close"))
-				out.put(cmds.Bytes())
+				cmds = resp.AppendCommand(cmds, []byte(replyCmd), []byte("ERR "+perr.msg), []byte("close"))
+				out.put(cmds)
 				out.close()
 				return
 			case argv == nil:
 			case !s.known(argv[0]):
-				writeArray(&cmds, replyCmd, []byte(unknownCommand(argv)))
+				cmds = resp.AppendCommand(cmds, []byte(replyCmd), []byte(unknownCommand(argv)))
 			default:
-				writeArray(&cmds, "", argv...)
+				cmds = resp.AppendCommand(cmds, argv...)
 			}
 			if argv == nil {
 				break
 			}
 		}
 		if rerr != nil {
-			writeArray(&cmds, closeCmd)
+			cmds = resp.AppendCommand(cmds, []byte(closeCmd))
 		}
-		out.put(cmds.Bytes())
+		out.put(cmds)
 		if rerr != nil {
 			out.close()
 			return
@@ -280,24 +281,6 @@ func unknownCommand(argv [][]byte) string {
 	msg := fmt.Sprintf("ERR unknown command '%s', with args beginning with: %s",
 		cstr(argv[0], 128), args.String())
 	return strings.NewReplacer("\r", " ", "\n", " ").Replace(msg)
-}
-
-// writeArray writes a command as a RESP array of bulk strings; a
-// non-empty name goes first.
-func writeArray(w *bytes.Buffer, name string, args ...[]byte) {
-	n := len(args)
-	if name != "" {
-		n++
-	}
-	fmt.Fprintf(w, "*%d\r\n", n)
-	if name != "" {
-		fmt.Fprintf(w, "$%d\r\n%s\r\n", len(name), name)
-	}
-	for _, a := range args {
-		fmt.Fprintf(w, "$%d\r\n", len(a))
-		w.Write(a)
-		w.WriteString("\r\n")
-	}
 }
 
 // copyReplies copies miniredis's replies to the client, gathering what
