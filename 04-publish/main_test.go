@@ -6,8 +6,9 @@ import (
 	"redis-by-hand/internal/lessontest"
 )
 
-func TestMain(m *testing.M) { lessontest.Main(m, "04-publish", main) }
+// The same file in every lesson: the lesson's name is its folder's.
+func TestMain(m *testing.M) { lessontest.Lesson(m, main) }
 
-// TestScripts runs testdata/*.txtar against the sandbox and, when it is
-// installed, a real redis-server.
+// TestScripts runs testdata/*.txtar against the embedded Redis and,
+// when it is installed, a real redis-server.
 func TestScripts(t *testing.T) { lessontest.Run(t) }

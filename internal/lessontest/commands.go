@@ -36,11 +36,16 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 }
 
 // dial connects to the script's REDIS_ADDR, waiting for a server that
-// a script has just started in the background.
+// a script has just started in the background. The harness's own
+// commands bypass the tap: only the program under test is recorded.
 func dial(ts *testscript.TestScript) net.Conn {
 	deadline := time.Now().Add(wait)
+	addr := ts.Getenv("REDIS_ADDR")
+	if s := scriptOf(ts); addr == s.tap {
+		addr = s.server
+	}
 	for {
-		c, err := net.DialTimeout("tcp", ts.Getenv("REDIS_ADDR"), wait)
+		c, err := net.DialTimeout("tcp", addr, wait)
 		if errors.Is(err, syscall.ECONNREFUSED) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 			continue

@@ -12,29 +12,51 @@ import (
 )
 
 // golden stdout|stderr|OUTFILE FILE compares what the lesson printed
-// with a file of the script. On a difference it shows the first differing line of
-// each, a caret under the first wrong byte, and a hint when the mistake
-// is a usual one. With -update (make golden) it rewrites the file in
-// the script instead, from the sandbox run only.
+// with a file of the script. On a difference it shows the first
+// differing line of each, a caret under the first wrong byte, what the
+// connection carried, and a hint when the mistake is a usual one. For
+// a lesson it then checks the Send: and Received: lines against the
+// wire (wire.go). With -update (make golden) it rewrites the file in
+// the script instead, from the sandbox run only, and only with output
+// that the wire confirms.
 func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: golden stdout|stderr|OUTFILE FILE")
 	}
 	got, want := ts.ReadFile(args[0]), ts.ReadFile(args[1])
-	if got == want {
-		return
-	}
 	s := scriptOf(ts)
-	if s.update {
-		updateArchive(ts, filepath.Join(s.dir, ts.Name()+".txtar"), args[1], got)
-		return
+	lie := func() {
+		if !checkWire {
+			return
+		}
+		if wire := s.wire.check(got); wire != "" {
+			ts.Fatalf("%s", mismatch(
+				fmt.Sprintf("%s: %s differs from the bytes on the wire", lesson, args[0]),
+				wire, got, s.wire.record(got),
+				"(Send: must print exactly the bytes written, Received: exactly "+
+					"bytes read, in order; make golden records nothing else)"))
+		}
 	}
-	ts.Fatalf("%s", mismatch(lesson, args[0], ts.Name()+".txtar", args[1], want, got))
+	switch {
+	case s.update:
+		lie()
+		if got != want {
+			updateArchive(ts, filepath.Join(s.dir, ts.Name()+".txtar"), args[1], got)
+		}
+	case got != want:
+		ts.Fatalf("%s", mismatch(
+			fmt.Sprintf("%s: %s differs from %s in testdata/%s.txtar", lesson, args[0], args[1], ts.Name()),
+			want, got, s.wire.record(got),
+			"(if you changed what the lesson should print on purpose, run: make golden)"))
+	default:
+		lie()
+	}
 }
 
 // mismatch explains how got differs from want, for a reader who edited
-// a lesson and ran make test.
-func mismatch(lesson, stream, archive, file, want, got string) string {
+// a lesson and ran make test: the header, the first differing line of
+// each with a caret, the wire record, hints, and the footer.
+func mismatch(header, want, got, record, footer string) string {
 	i := 0
 	for i < len(want) && i < len(got) && want[i] == got[i] {
 		i++
@@ -49,15 +71,15 @@ func mismatch(lesson, stream, archive, file, want, got string) string {
 	col := utf8.RuneCountInString(want[start:i])
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s differs from %s in testdata/%s, at line %d:\n",
-		lesson, stream, file, archive, line)
+	fmt.Fprintf(&b, "%s, at line %d:\n", header, line)
 	fmt.Fprintf(&b, "  want: %s\n", wantLine)
 	fmt.Fprintf(&b, "  got:  %s\n", gotLine)
 	fmt.Fprintf(&b, "        %s^ first difference\n", strings.Repeat(" ", col))
+	b.WriteString(record)
 	for _, h := range hints(want[i:], got[i:], wantLine, gotLine, want, got) {
 		fmt.Fprintf(&b, "hint: %s\n", h)
 	}
-	b.WriteString("(if you changed what the lesson should print on purpose, run: make golden)")
+	b.WriteString(footer)
 	return b.String()
 }
 

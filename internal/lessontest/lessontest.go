@@ -3,12 +3,18 @@
 // redis-server, as the subtests sandbox/<script> and
 // redis-server/<script>.
 //
-// A lesson's main_test.go is all it takes:
+// A lesson's main_test.go, the same file in every lesson folder, is
+// all it takes:
 //
-//	func TestMain(m *testing.M) { lessontest.Main(m, "01-ping", main) }
+//	func TestMain(m *testing.M) { lessontest.Lesson(m, main) }
 //	func TestScripts(t *testing.T) { lessontest.Run(t) }
 //
-// Scripts run the lesson as "exec 01-ping" and see REDIS_ADDR. Besides
+// Scripts run the lesson by its folder's name, "exec 01-ping", and see
+// REDIS_ADDR: the address of a tap (internal/wiretap) in front of the
+// backend, which records every byte each connection carries. When a
+// lesson's output is compared with a golden file, its Send: and
+// Received: lines are also checked against those bytes: see wire.go.
+// Besides
 // testscript's own commands they have:
 //
 //	redis CMD ARG... [; CMD ARG...]  send commands in one write and print
@@ -40,6 +46,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -47,16 +54,30 @@ import (
 
 	"redis-by-hand/internal/realredis"
 	"redis-by-hand/internal/sandbox"
+	"redis-by-hand/internal/wiretap"
 )
 
 var update = flag.Bool("update", false,
 	"rewrite golden files from the sandbox run (make golden)")
 
-// lesson is the name the lesson's program is registered under.
+// lesson is the name the program under test is registered under.
 var lesson string
 
-// Main registers the lesson's main function as the command name (the
-// lesson's folder name) for scripts, then runs the tests.
+// checkWire is set for lessons: what they print must be on the wire.
+var checkWire bool
+
+// Lesson registers a lesson's main function under its folder's name,
+// then runs the tests. go test names its binary after the folder
+// (01-ping.test), and a script runs the lesson through a link named
+// after the command (01-ping): either way, the name is in os.Args[0].
+func Lesson(m *testing.M, main func()) {
+	name := strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe")
+	checkWire = true
+	Main(m, strings.TrimSuffix(name, ".test"), main)
+}
+
+// Main registers a program's main function as the command name for
+// scripts, then runs the tests. Lessons use Lesson.
 func Main(m *testing.M, name string, main func()) {
 	lesson = name
 	testscript.Main(m, map[string]func(){name: main})
@@ -122,6 +143,9 @@ type script struct {
 	dir     string // where the .txtar files are, for golden updates
 	update  bool
 	stop    func()
+	server  string // the backend's own address
+	tap     string // the tap's address, REDIS_ADDR at the start
+	wire    *wire  // what crossed the tap
 }
 
 type scriptKey struct{}
@@ -138,7 +162,14 @@ func setup(b backend, dir string, update bool) func(*testscript.Env) error {
 		}
 		stop = sync.OnceFunc(stop)
 		env.Defer(stop)
-		env.Setenv("REDIS_ADDR", addr)
+		w := &wire{}
+		tap, err := wiretap.Start("127.0.0.1:0", addr, w.observe)
+		if err != nil {
+			stop()
+			return err
+		}
+		env.Defer(tap.Close)
+		env.Setenv("REDIS_ADDR", tap.Addr())
 		for k, v := range goEnv() {
 			env.Setenv(k, v)
 		}
@@ -147,6 +178,9 @@ func setup(b backend, dir string, update bool) func(*testscript.Env) error {
 			dir:     dir,
 			update:  update,
 			stop:    stop,
+			server:  addr,
+			tap:     tap.Addr(),
+			wire:    w,
 		}
 		return nil
 	}
