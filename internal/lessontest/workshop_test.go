@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 		"01-ping":      trimmedPing,
 		"02-incr":      incrWithoutClose,
 		"03-subscribe": fixedSizeReads,
+		"01-ping-lies": pingThatLies,
 	})
 }
 
@@ -43,6 +44,17 @@ func trimmedPing() {
 	fmt.Fprint(c, "ping\n")
 	reply, _ := bufio.NewReader(c).ReadString('\n')
 	fmt.Printf("Received: %q\n", strings.TrimSpace(reply)+"\n")
+	fmt.Println("Close the connection")
+	c.Close()
+}
+
+// pingThatLies prints one message and sends another.
+func pingThatLies() {
+	c := dialEnv()
+	fmt.Printf("Send: %q\n", "ping\n")
+	fmt.Fprint(c, "PING\r\n")
+	reply, _ := bufio.NewReader(c).ReadString('\n')
+	fmt.Printf("Received: %q\n", reply)
 	fmt.Println("Close the connection")
 	c.Close()
 }
@@ -114,7 +126,9 @@ func TestWorkshopMessages(t *testing.T) {
 	}
 	broken := map[string]string{ // script: the lesson it breaks
 		"crlf": "01-ping", "no-close": "02-incr", "fixed-read": "03-subscribe",
+		"lies": "01-ping-lies", "crlf-golden": "01-ping",
 	}
+	checkWire = true
 	for i := range want.Files {
 		f := &want.Files[i]
 		name := strings.TrimSuffix(f.Name, ".message")
@@ -137,8 +151,8 @@ func TestWorkshopMessages(t *testing.T) {
 			}
 			_, got, _ := strings.Cut(log[start:], ": ")
 			_, got, _ = strings.Cut(got, ": ") // past file:line
-			got, _, _ = strings.Cut(got, "(if you changed")
-			got += "(if you changed what the lesson should print on purpose, run: make golden)\n"
+			got, _, _ = strings.Cut(got, "\n        \n") // testscript's end of log
+			got = strings.TrimRight(got, " \n") + "\n"
 			if *update {
 				f.Data = []byte(got)
 				return
