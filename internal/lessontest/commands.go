@@ -3,7 +3,6 @@ package lessontest
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"redis-by-hand/internal/redisaddr"
 	"redis-by-hand/internal/resp"
 )
 
@@ -46,7 +46,7 @@ func dial(ts *testscript.TestScript) net.Conn {
 	}
 	for {
 		c, err := net.DialTimeout("tcp", addr, wait)
-		if errors.Is(err, syscall.ECONNREFUSED) && time.Now().Before(deadline) {
+		if redisaddr.Refused(err) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}

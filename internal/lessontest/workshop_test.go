@@ -150,7 +150,7 @@ func TestWorkshopMessages(t *testing.T) {
 				t.Fatalf("no FAIL line in:\n%s", log)
 			}
 			_, got, _ := strings.Cut(log[start:], ": ")
-			_, got, _ = strings.Cut(got, ": ") // past file:line
+			_, got, _ = strings.Cut(got, ": ")           // past file:line
 			got, _, _ = strings.Cut(got, "\n        \n") // testscript's end of log
 			got = strings.TrimRight(got, " \n") + "\n"
 			if *update {

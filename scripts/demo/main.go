@@ -1,10 +1,13 @@
 // Command demo replays the whole blog post, lesson by lesson, and shows
 // each step as the command a reader would type, then its output:
 //
-//	go run ./scripts/demo        (or: make demo)
+//	go run ./scripts/demo               (or: make demo)
+//	go run ./scripts/demo -addr HOST:PORT   replay against that Redis
+//	go run ./scripts/demo -clean        remove the cached lesson binaries
 //
-// It starts the embedded Redis on a free loopback port, or uses the
-// Redis at REDIS_ADDR when that is set. Run it from the repository.
+// It starts a fresh embedded Redis on a free loopback port, so that it
+// never touches a Redis you run (REDIS_ADDR is ignored; -addr is the
+// explicit way to use another server). Run it from the repository.
 package main
 
 import (
@@ -12,19 +15,17 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"redis-by-hand/internal/sandbox"
 )
-
-var lessons = []string{"01-ping", "02-incr", "03-subscribe", "04-publish"}
 
 // wait bounds each step, so that a broken lesson cannot hang the demo.
 const wait = 10 * time.Second
@@ -37,25 +38,38 @@ func main() {
 }
 
 func run() error {
-	addr := os.Getenv("REDIS_ADDR")
-	if addr == "" {
+	addr := flag.String("addr", "", "replay against the Redis at `host:port` "+
+		"instead of a fresh embedded one (INCR changes its my-key)")
+	clean := flag.Bool("clean", false, "remove the cached lesson binaries, and say where they were")
+	flag.Parse()
+	root, bin, err := paths()
+	if err != nil {
+		return err
+	}
+	if *clean {
+		if err := os.RemoveAll(bin); err != nil {
+			return err
+		}
+		fmt.Printf("removed the demo's lesson binaries from %s\n", bin)
+		return nil
+	}
+	if *addr == "" {
 		srv, err := sandbox.Start("127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("cannot start the embedded Redis: %v", err)
 		}
 		defer srv.Close()
-		addr = srv.Addr()
+		*addr = srv.Addr()
 		fmt.Println("# The embedded Redis is listening on a free port;")
 		fmt.Println("# every lesson finds it through REDIS_ADDR.")
 	} else {
-		fmt.Println("# Using the Redis at REDIS_ADDR (INCR changes its my-key).")
+		fmt.Println("# Using the Redis at -addr (INCR changes its my-key).")
 	}
 
-	bin, err := build()
-	if err != nil {
+	if err := build(root, bin); err != nil {
 		return err
 	}
-	d := &demo{bin: bin, addr: addr}
+	d := &demo{bin: bin, addr: *addr}
 
 	d.step("The blog's first client: an inline ping.", "01-ping")
 	d.step("INCR, three times: the count lives in Redis.", "02-incr")
@@ -69,46 +83,83 @@ func run() error {
 	return d.stopSubscriber()
 }
 
-// build compiles the lessons, which is much faster than a go run per
-// step. The binaries stay in the user's cache folder: go build skips
-// the link when they are up to date, so later demos start at once.
-func build() (string, error) {
+// paths finds the repository and the folder that keeps the lesson
+// binaries: the user's cache, one folder per checkout, so that two
+// clones never share one.
+func paths() (root, bin string, err error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	gomod := strings.TrimSpace(string(out))
 	if err != nil || gomod == "" || gomod == os.DevNull {
-		return "", errors.New("run me from the repository: make demo")
+		return "", "", errors.New("run me from the repository: make demo")
 	}
-	root := filepath.Dir(gomod)
+	root = filepath.Dir(gomod)
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
 	}
-	// One folder per checkout, so that two clones never share one.
-	bin := filepath.Join(cache, "redis-by-hand",
+	bin = filepath.Join(cache, "redis-by-hand",
 		fmt.Sprintf("demo-%x", sha256.Sum256([]byte(root)))[:24])
+	return root, bin, nil
+}
+
+// build compiles every lesson folder, which is much faster than a go
+// run per step. The binaries stay in bin: go build skips the link when
+// they are up to date, so later demos start at once.
+func build(root, bin string) error {
 	if err := os.MkdirAll(bin, 0o700); err != nil {
-		return "", err
+		return err
 	}
-	// Two demos at once (the tests run one per backend) take turns
-	// to build; a binary that is up to date is not rewritten.
-	lock, err := os.OpenFile(filepath.Join(bin, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	unlock, err := lock(filepath.Join(bin, ".lock"))
 	if err != nil {
-		return "", err
+		return err
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", err
+	defer unlock()
+	lessons, err := filepath.Glob(filepath.Join(root, "[0-9][0-9]-*"))
+	if err != nil || len(lessons) == 0 {
+		return fmt.Errorf("no lesson folders in %s", root)
 	}
 	args := []string{"build", "-o", bin + string(filepath.Separator)}
 	for _, l := range lessons {
-		args = append(args, "./"+l)
+		args = append(args, "./"+filepath.Base(l))
 	}
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the lessons: %v\n%s", err, out)
+	// A cold build takes a while: say so, but only then.
+	slow := time.AfterFunc(2*time.Second, func() {
+		fmt.Fprintln(os.Stderr, "building the lessons: the first run takes up to a minute...")
+	})
+	out, err := cmd.CombinedOutput()
+	slow.Stop()
+	if err != nil {
+		return fmt.Errorf("building the lessons: %v\n%s", err, out)
 	}
-	return bin, nil
+	return nil
+}
+
+// lock takes a lock file, so that two demos at once (the tests run one
+// per backend) take turns to build. Creating a file that must not
+// exist works the same on every OS; a lock older than a build can take
+// is left over from a demo that was killed, and is taken over.
+func lock(path string) (unlock func(), err error) {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) > 2*time.Minute {
+			os.Remove(path)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s is held by another demo; remove it if none runs", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 type demo struct {
@@ -243,8 +294,8 @@ func (d *demo) stopSubscriber() error {
 		return d.err
 	}
 	if d.err == nil {
-		show("Stop the subscriber: Ctrl-C, or from this shell:", "kill -INT %1")
-		d.sub.Process.Signal(syscall.SIGINT)
+		show("Stop the subscriber: Ctrl-C in its terminal, or from this shell:", "kill -INT %1")
+		stopProcess(d.sub.Process)
 		d.err = d.subscriberLine()
 	} else {
 		d.sub.Process.Kill()

@@ -32,8 +32,8 @@ func main() {
 		fail("%v", err)
 	}
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		fail("no Redis at %s (connection refused); start one with: make redis", addr)
+	if redisaddr.Refused(err) {
+		fail("no Redis at %s (connection refused); %s", addr, redisaddr.StartOne(addr))
 	}
 	if err != nil {
 		fail("cannot connect to %s: %v", addr, err)
