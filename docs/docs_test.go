@@ -226,28 +226,118 @@ func hasAnchor(t *testing.T, path, anchor string) bool {
 	return false
 }
 
-// TestEveryLessonHasAPage keeps the path complete as lessons are added.
-func TestEveryLessonHasAPage(t *testing.T) {
-	lessons, _ := filepath.Glob(filepath.Join(root, "0*-*"))
-	if len(lessons) == 0 {
+// The blog each lesson retraces, or the series post it extends.
+const (
+	blogURL   = "https://fatih-erikli.com/asyncio-streams.html"
+	seriesURL = "https://fatih-erikli.com/whirlwind.html"
+)
+
+// TestEveryLessonIsListed keeps every hand-kept list of lessons
+// complete: adding a lesson folder without its page, its rows or its
+// links fails here, naming what is missing.
+func TestEveryLessonIsListed(t *testing.T) {
+	problems, n := lessonProblems(root)
+	if n == 0 {
 		t.Fatal("no lessons found")
 	}
-	index, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
+	for _, p := range problems {
+		t.Error(p)
 	}
-	for _, l := range lessons {
-		name := filepath.Base(l)
-		page, err := os.ReadFile(name + ".md")
-		if err != nil {
-			t.Errorf("lesson %s has no page docs/%s.md", name, name)
+}
+
+// TestLessonProblemsNamesWhatIsMissing shows that the check above can
+// fail: a tree with a lesson folder and nothing else gets one problem
+// per missing piece.
+func TestLessonProblemsNamesWhatIsMissing(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"05-x/main.go", "README.md", "docs/README.md",
+		"scripts/demo/testdata/demo.txtar"} {
+		path := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	problems, n := lessonProblems(dir)
+	if n != 1 {
+		t.Fatalf("found %d lessons, want 1", n)
+	}
+	want := []string{
+		"lesson 05-x has no page docs/05-x.md",
+		"README.md has no row for 05-x",
+		"docs/README.md has no row for 05-x",
+		"the demo's transcript never runs 05-x",
+	}
+	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s",
+			strings.Join(problems, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// lessonProblems lists what is missing for each lesson folder of the
+// repository at dir, and counts the lessons.
+func lessonProblems(dir string) (problems []string, lessons int) {
+	read := func(path string) string {
+		data, _ := os.ReadFile(filepath.Join(dir, path))
+		return string(data)
+	}
+	var names []string
+	dirs, _ := filepath.Glob(filepath.Join(dir, "[0-9][0-9]-*", "main.go"))
+	for _, d := range dirs {
+		names = append(names, filepath.Base(filepath.Dir(d)))
+	}
+	readme, index := read("README.md"), read("docs/README.md")
+	demo := read("scripts/demo/testdata/demo.txtar")
+	bad := func(format string, a ...any) {
+		problems = append(problems, fmt.Sprintf(format, a...))
+	}
+	for i, name := range names {
+		page := read("docs/" + name + ".md")
+		if page == "" {
+			bad("lesson %s has no page docs/%s.md", name, name)
+		}
+		// A row is a table line that links to the lesson.
+		if !hasRow(readme, "]("+name+"/main.go)") {
+			bad("README.md has no row for %s", name)
+		}
+		if !hasRow(index, "]("+name+".md)") {
+			bad("docs/README.md has no row for %s", name)
+		}
+		if !strings.Contains(demo, "$ go run ./"+name) {
+			bad("the demo's transcript never runs %s", name)
+		}
+		if page == "" {
 			continue
 		}
-		if !strings.Contains(string(page), "](../"+name+"/main.go)") {
-			t.Errorf("docs/%s.md does not link to its code, ../%s/main.go", name, name)
+		head, _, _ := strings.Cut(page, "\n## ")
+		if !strings.Contains(head, "](../"+name+"/main.go)") {
+			bad("docs/%s.md does not link to its code, ../%s/main.go", name, name)
 		}
-		if !strings.Contains(string(index), "]("+name+".md)") {
-			t.Errorf("docs/README.md does not link to %s.md", name)
+		if !strings.Contains(head, "]("+blogURL+")") && !strings.Contains(head, "]("+seriesURL+")") {
+			bad("docs/%s.md does not link, before its first section, "+
+				"to the blog step it retraces (%s) or the series post it extends", name, blogURL)
+		}
+		if i > 0 && !strings.Contains(head, "Previous: ["+names[i-1]+"]("+names[i-1]+".md)") {
+			bad("docs/%s.md has no link Previous: [%s](%s.md)", name, names[i-1], names[i-1])
+		}
+		if i+1 < len(names) && !strings.Contains(head, "Next: ["+names[i+1]+"]("+names[i+1]+".md)") {
+			bad("docs/%s.md has no link Next: [%s](%s.md)", name, names[i+1], names[i+1])
+		}
+		if i+1 == len(names) && strings.Contains(head, "Next: [") {
+			bad("docs/%s.md is the last lesson but links a Next one", name)
 		}
 	}
+	return problems, len(names)
+}
+
+// hasRow reports whether a Markdown table line holds link.
+func hasRow(page, link string) bool {
+	for _, line := range strings.Split(page, "\n") {
+		if strings.HasPrefix(line, "|") && strings.Contains(line, link) {
+			return true
+		}
+	}
+	return false
 }
