@@ -1,0 +1,99 @@
+// Lesson 05 (beyond the blog): pipelining. Send N `INCR my-key`
+// one at a time, then all N in one write, and time both. With
+// -n 10 or fewer it prints the bytes instead of the timings.
+// `go run ./05-pipeline [-n 10000]`
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+func main() {
+	n := flag.Int("n", 10000, "how many INCRs; 10 or fewer "+
+		"print their bytes instead of timings")
+	flag.Parse()
+	if *n < 1 {
+		fail("-n must be at least 1")
+	}
+	show := *n <= 10
+	conn := connect()
+	r := bufio.NewReader(conn)
+	cmd := encode("INCR", "my-key")
+
+	// One at a time: write a command, wait for its reply, and
+	// only then write the next. Each INCR costs a round trip:
+	// the request crosses to Redis, the reply crosses back.
+	start := time.Now()
+	for range *n {
+		if show {
+			fmt.Printf("Send: %q\n", cmd)
+		}
+		send(conn, cmd)
+		receive(conn, r, show)
+	}
+	single := time.Since(start)
+
+	// Pipelined: all N commands in one write, then N replies,
+	// in the order of the commands. One round trip for all.
+	// The write runs on its own goroutine: for a big N, Redis
+	// stops reading while its replies to us fill the socket
+	// buffers, and a write that waits for that read would
+	// wait forever if nobody were reading the replies.
+	all := strings.Repeat(cmd, *n)
+	if show {
+		fmt.Printf("Send: %q\n", all)
+	}
+	start = time.Now()
+	go send(conn, all)
+	for range *n {
+		receive(conn, r, show)
+	}
+	piped := time.Since(start)
+
+	if !show {
+		rate := func(d time.Duration) float64 {
+			return float64(*n) / d.Seconds()
+		}
+		fmt.Printf("one at a time: %d INCRs in %v, %.0f a second\n",
+			*n, single.Round(time.Microsecond), rate(single))
+		fmt.Printf("pipelined:     %d INCRs in %v, %.0f a second\n",
+			*n, piped.Round(time.Microsecond), rate(piped))
+		fmt.Printf("pipelined is %.1f times as fast\n",
+			single.Seconds()/piped.Seconds())
+	}
+	fmt.Println("Close the connection")
+	conn.Close()
+}
+
+// receive reads one integer reply, `:<n>\r\n`, and prints it
+// when show is set. Each reply renews the deadline, for reads
+// and for the write still under way: N round trips may take
+// longer than one timeout, but no single reply may.
+func receive(conn net.Conn, r *bufio.Reader, show bool) {
+	conn.SetDeadline(time.Now().Add(timeout))
+	reply, err := readLine(r)
+	if err != nil {
+		readFailed(err, reply)
+	}
+	if show {
+		fmt.Printf("Received: %q\n", reply)
+	}
+	check(reply, ":")
+}
+
+// encode writes a command as a RESP array of bulk strings, as
+// lesson 04 does: `*2\r\n`, then `$<length>\r\n<bytes>\r\n`
+// for each argument.
+func encode(args ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	return b.String()
+}
