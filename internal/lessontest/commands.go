@@ -33,6 +33,8 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"sigterm":    cmdSigterm,
 	"subscribe":  cmdSubscribe,
 	"golden":     cmdGolden,
+	"http":       cmdHTTP,
+	"httpaddr":   cmdHTTPAddr,
 }
 
 // dial connects to the script's REDIS_ADDR, waiting for a server that

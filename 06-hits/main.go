@@ -1,0 +1,149 @@
+// Lesson 06 (beyond the blog): the series' HTTP server, in Go.
+// POST /somethings with {"key": "ttt"} counts a hit with INCR on
+// one Redis connection that every request shares, and answers
+// {"hits": 1}, then {"hits": 2}... `go run ./06-hits [listen]`
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func main() {
+	listen := "127.0.0.1:8080"
+	if len(os.Args) > 1 {
+		listen = os.Args[1]
+	}
+	conn := connect()
+
+	// Ctrl-C or SIGTERM: finish the requests under way, then
+	// close the Redis connection.
+	ctx, stop := signal.NotifyContext(context.Background(),
+		os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := &http.Server{
+		Addr:              listen,
+		Handler:           hits(conn, os.Stdout),
+		ReadHeaderTimeout: timeout,
+	}
+
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		fail("cannot serve HTTP on %s: %v", listen, err)
+	}
+	fmt.Fprintf(os.Stderr, "%s: serving http://%s/somethings "+
+		"(Ctrl-C stops)\n", lesson, ln.Addr())
+	go func() {
+		if err := srv.Serve(ln); err != http.ErrServerClosed {
+			fail("serving HTTP: %v", err)
+		}
+	}()
+
+	<-ctx.Done()
+	srv.Shutdown(context.Background())
+	fmt.Println("Close the connection")
+	conn.Close()
+}
+
+// hits answers POST /somethings. out is where each request's
+// Send: and Received: lines go.
+func hits(conn net.Conn, out io.Writer) http.Handler {
+	r := bufio.NewReader(conn)
+	// One connection, many requests at once: Redis answers in
+	// the order it was asked, so a request must write and read
+	// its reply before the next one writes. Otherwise request
+	// A could read the reply meant for B. A mutex is the
+	// simplest way; a pool of connections would let requests
+	// overlap, at the price of more code and more sockets.
+	var mu sync.Mutex
+	mux := http.NewServeMux()
+	mux.HandleFunc("/somethings", func(w http.ResponseWriter,
+		req *http.Request) {
+		if req.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			answer(w, http.StatusMethodNotAllowed, "error",
+				"use POST")
+			return
+		}
+		var body struct{ Key string }
+		data, err := io.ReadAll(http.MaxBytesReader(w, req.Body,
+			64<<10))
+		if err == nil {
+			err = json.Unmarshal(data, &body)
+		}
+		if err != nil {
+			answer(w, http.StatusBadRequest, "error",
+				`the body must be JSON like {"key": "ttt"}`)
+			return
+		}
+		if body.Key == "" {
+			answer(w, http.StatusBadRequest, "error",
+				`the key is missing or empty`)
+			return
+		}
+
+		// INCR answers the new count: no GET after it. A GET
+		// would cost a second round trip, and another request
+		// could INCR in between, so two requests would both
+		// answer the same count. As a bulk string, the key may
+		// hold any byte, `\r\n` included.
+		msg := encode("INCR", body.Key)
+		mu.Lock()
+		fmt.Fprintf(out, "Send: %q\n", msg)
+		conn.SetDeadline(time.Now().Add(timeout))
+		send(conn, msg)
+		reply, err := readLine(r)
+		if err != nil {
+			readFailed(err, reply)
+		}
+		fmt.Fprintf(out, "Received: %q\n", reply)
+		mu.Unlock()
+
+		n, err := strconv.ParseInt(reply[1:len(reply)-2], 10, 64)
+		if reply[0] != ':' || err != nil {
+			// WRONGTYPE: the key holds a list, say.
+			answer(w, http.StatusConflict, "error",
+				strings.TrimSuffix(reply[1:], "\r\n"))
+			return
+		}
+		answer(w, http.StatusOK, "hits", n)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter,
+		req *http.Request) {
+		answer(w, http.StatusNotFound, "error",
+			"not found: POST /somethings")
+	})
+	return mux
+}
+
+// answer writes a one-line JSON object, {"hits": 1} or
+// {"error": "..."}.
+func answer(w http.ResponseWriter, code int, name string, v any) {
+	value, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "{%q: %s}\n", name, value)
+}
+
+// encode writes a command as a RESP array of bulk strings, as
+// lesson 04 does.
+func encode(args ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	return b.String()
+}
