@@ -35,6 +35,10 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"golden":     cmdGolden,
 	"http":       cmdHTTP,
 	"httpaddr":   cmdHTTPAddr,
+	"canrestart": cmdCanrestart,
+	"startredis": cmdStartredis,
+	"openredis":  cmdOpenredis,
+	"perconn":    cmdPerconn,
 }
 
 // dial connects to the script's REDIS_ADDR, waiting for a server that

@@ -1,0 +1,144 @@
+// conn.go is the plumbing every lesson shares, byte for byte (a
+// test keeps the copies equal): where Redis is, how long to wait,
+// how to connect, and how to fail with one clear line. main.go
+// holds the conversation; read that first.
+
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// defaultAddr is where Redis listens unless REDIS_ADDR says
+// otherwise, and where `make redis` serves.
+const defaultAddr = "127.0.0.1:6379"
+
+var (
+	// lesson is the program's name, from its folder: 01-ping...
+	lesson = strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe")
+	// addr is REDIS_ADDR (host:port), or defaultAddr.
+	addr = defaultAddr
+	// timeout bounds the dial and each wait for a reply:
+	// REDIS_TIMEOUT (a Go duration such as 500ms), or 5s.
+	timeout = 5 * time.Second
+)
+
+// connect reads REDIS_ADDR and REDIS_TIMEOUT, dials Redis, and
+// sets a deadline on the connection. On failure it says why,
+// and what to do, and exits.
+func connect() net.Conn {
+	if s := os.Getenv("REDIS_ADDR"); s != "" {
+		addr = s
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		fail("REDIS_ADDR %q is not host:port", addr)
+	}
+	if s := os.Getenv("REDIS_TIMEOUT"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			fail("REDIS_TIMEOUT %q is not a duration like 2s", s)
+		}
+		timeout = d
+	}
+	conn, err := net.DialTimeout("tcp", addr, timeout)
+	// ECONNREFUSED, or WSAECONNREFUSED (10061) on Windows.
+	if errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.Errno(10061)) {
+		fail("no Redis at %s (connection refused); %s",
+			addr, startOne())
+	}
+	if err != nil {
+		fail("cannot connect to %s: %v", addr, err)
+	}
+	conn.SetDeadline(time.Now().Add(timeout))
+	return conn
+}
+
+// startOne says how to get a Redis at addr: `make redis` serves
+// REDIS_ADDR, but only on this machine.
+func startOne() string {
+	host, _, _ := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	switch {
+	case addr == defaultAddr:
+		return "start one with: make redis"
+	case host == "localhost" || ip != nil && ip.IsLoopback():
+		return "start one with: REDIS_ADDR=" + addr + " make redis"
+	}
+	return "is Redis running there, and is REDIS_ADDR right?"
+}
+
+// send writes msg, all of it, or exits.
+func send(conn net.Conn, msg string) {
+	if _, err := io.WriteString(conn, msg); err != nil {
+		fail("cannot send to %s: %v", addr, err)
+	}
+}
+
+// readLine reads one line of a reply, up to its `\n`, and
+// checks it: a type byte, text, `\r\n`. The server is not
+// trusted: a line longer than r's buffer is refused, not grown.
+func readLine(r *bufio.Reader) (string, error) {
+	line, err := r.ReadSlice('\n')
+	switch {
+	case err == bufio.ErrBufferFull:
+		return "", fmt.Errorf("a line of over %d bytes", r.Size())
+	case err != nil:
+		return string(line), err
+	case len(line) < 3 || line[len(line)-2] != '\r':
+		return "", fmt.Errorf("%q is not a RESP line: a type "+
+			"byte, then text, then \\r\\n", line)
+	case !strings.Contains("+-:$*", string(line[:1])):
+		return "", fmt.Errorf("%q is not a RESP line: no reply "+
+			"type starts with %q", line, line[:1])
+	}
+	return string(line), nil
+}
+
+// readFailed says why no whole reply came, then exits. got is
+// what had arrived of it.
+func readFailed(err error, got string) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded) && got != "":
+		fail("incomplete reply from %s within %v: got only %q",
+			addr, timeout, got)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		fail("no reply from %s within %v: is it a Redis server? "+
+			"(REDIS_TIMEOUT sets the wait)", addr, timeout)
+	case errors.Is(err, io.EOF) && got != "",
+		errors.Is(err, io.ErrUnexpectedEOF):
+		fail("%s closed the connection in the middle of a reply",
+			addr)
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		fail("%s closed the connection", addr)
+	}
+	fail("bad reply from %s: %v", addr, err)
+}
+
+// check judges a reply once it is printed: an error reply means
+// the command did not run, and a reply that does not start with
+// want is not the answer to what we sent. The exit status says so.
+func check(reply, want string) {
+	switch {
+	case strings.HasPrefix(reply, "-"):
+		fail("Redis refused the command: %s",
+			strings.TrimSuffix(reply[1:], "\r\n"))
+	case !strings.HasPrefix(reply, want):
+		fail("expected a reply that starts with %q", want)
+	}
+}
+
+// fail prints one line on stderr and exits with status 1.
+func fail(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, lesson+": "+format+"\n", a...)
+	os.Exit(1)
+}

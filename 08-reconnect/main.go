@@ -1,0 +1,199 @@
+// Lesson 08 (beyond the blog): a subscriber that outlives its
+// server. When the connection ends it dials again, backing off,
+// and subscribes again; while idle it checks the connection with
+// PING. `go run ./08-reconnect [-ping 5s] [channel]`
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ping := flag.Duration("ping", 5*time.Second,
+		"send a health-check PING after this long with no message")
+	flag.Parse()
+	channel := "messages"
+	if flag.NArg() > 0 {
+		channel = flag.Arg(0)
+	}
+	if *ping <= 0 {
+		fail("-ping must be more than 0")
+	}
+
+	// Ctrl-C or SIGTERM ends the program, connected or not.
+	ctx, stop := signal.NotifyContext(context.Background(),
+		os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	conn := connect()
+	for {
+		err := listen(ctx, conn, channel, *ping)
+		if ctx.Err() != nil {
+			fmt.Println("Close the connection")
+			return
+		}
+		// The server went away, or stopped answering. Whatever
+		// is published until we subscribe again is lost: pub/sub
+		// keeps nothing for absent subscribers (at most once).
+		lost := time.Now()
+		conn = redial(ctx, err)
+		if conn == nil {
+			return // Ctrl-C while there was no connection
+		}
+		fmt.Fprintf(os.Stderr, "%s: back after %v; whatever was "+
+			"published meanwhile is lost\n", lesson,
+			time.Since(lost).Round(time.Millisecond))
+	}
+}
+
+// listen subscribes on conn and prints every reply until the
+// connection fails or ctx ends; it closes conn either way.
+func listen(ctx context.Context, conn net.Conn, channel string,
+	ping time.Duration) error {
+	defer conn.Close()
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
+
+	msg := encode("SUBSCRIBE", channel)
+	fmt.Printf("Send: %q\n", msg)
+	if _, err := io.WriteString(conn, msg); err != nil {
+		return err
+	}
+	r := bufio.NewReader(conn)
+	conn.SetDeadline(time.Now().Add(timeout))
+	reply, err := readReply(r, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Received: %q\n", reply)
+	check(reply, "*3\r\n$9\r\nsubscribe\r\n")
+
+	// A dead peer can be silent: a server that lost power, or a
+	// NAT box that forgot us, sends no FIN. So when no message
+	// comes for `ping`, ask: a subscriber may send PING, and
+	// Redis answers `*2\r\n$4\r\npong\r\n$0\r\n\r\n`. No answer
+	// within the timeout either: the connection is dead.
+	pinged := false
+	for {
+		wait := ping
+		if pinged {
+			wait = timeout
+		}
+		conn.SetDeadline(time.Now().Add(wait))
+		reply, err := readReply(r, 0)
+		idle := errors.Is(err, os.ErrDeadlineExceeded) && reply == ""
+		switch {
+		case idle && pinged:
+			return fmt.Errorf("no answer to PING within %v", timeout)
+		case idle:
+			// The deadline that just passed holds for writes
+			// too: give the PING a fresh one.
+			conn.SetDeadline(time.Now().Add(timeout))
+			msg := encode("PING")
+			fmt.Printf("Send: %q\n", msg)
+			if _, err := io.WriteString(conn, msg); err != nil {
+				return err
+			}
+			pinged = true
+			continue
+		case err != nil:
+			return err
+		}
+		fmt.Printf("Received: %q\n", reply)
+		pinged = false
+	}
+}
+
+// redial dials addr until it answers, waiting longer after each
+// failure, up to 5s: a bounded backoff, so that a thousand
+// clients do not hammer a server that is starting up. It returns
+// nil if ctx ends first.
+func redial(ctx context.Context, why error) net.Conn {
+	say := fmt.Sprintf("lost %s: %s", addr, short(why))
+	wait := 100 * time.Millisecond
+	for {
+		fmt.Fprintf(os.Stderr, "%s: %s; trying again in %v\n",
+			lesson, say, wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		conn, err := net.DialTimeout("tcp", addr, timeout)
+		if err == nil {
+			return conn
+		}
+		say = fmt.Sprintf("cannot connect to %s: %s", addr,
+			short(err))
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// short says what went wrong without the addresses that the
+// net package puts in its errors.
+func short(err error) string {
+	var sys *os.SyscallError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "it closed the connection"
+	case errors.As(err, &sys):
+		return sys.Err.Error()
+	}
+	return err.Error()
+}
+
+// encode writes a command as a RESP array of bulk strings, as
+// lesson 04 does.
+func encode(args ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	return b.String()
+}
+
+// readReply reads one whole reply, as lesson 03 does: the type
+// and the length, then that much, within bounds.
+func readReply(r *bufio.Reader, depth int) (string, error) {
+	line, err := readLine(r)
+	if err != nil || strings.Contains("+-:", line[:1]) {
+		return line, err // simple string, error, integer: one line
+	}
+	n, err := strconv.Atoi(line[1 : len(line)-2])
+	if err != nil || n < -1 || n > 64<<20 || depth > 8 {
+		return line, fmt.Errorf("bad or too large: %q", line)
+	}
+	if line[0] == '$' && n >= 0 {
+		// Bulk string: n bytes of any value, then `\r\n`.
+		data := make([]byte, n+2)
+		k, err := io.ReadFull(r, data)
+		if err == nil && string(data[n:]) != "\r\n" {
+			err = fmt.Errorf("$%d data ends in %q", n, data[n:])
+		}
+		return line + string(data[:k]), err
+	}
+	// Array: n replies, read the same way. `$-1`, `*-1`: nil.
+	b := []byte(line)
+	for range n {
+		elem, err := readReply(r, depth+1)
+		if b = append(b, elem...); len(b) > 64<<20 {
+			err = fmt.Errorf("a reply of over 64 MiB")
+		}
+		if err != nil {
+			return string(b), err
+		}
+	}
+	return string(b), nil
+}
