@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSilentServer: a server that confirms the subscription, then
+// goes silent without closing (a peer that lost power sends no FIN).
+// The subscriber must notice within -ping plus the timeout.
+func TestSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pinged := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		r.ReadString('\n') // *2, then SUBSCRIBE and the channel
+		for range 4 {
+			r.ReadString('\n')
+		}
+		c.Write([]byte("*3\r\n$9\r\nsubscribe\r\n$8\r\nmessages\r\n:1\r\n"))
+		line, _ := r.ReadString('\n')
+		pinged <- line
+		time.Sleep(2 * time.Second) // silent, but open
+	}()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeout = 200 * time.Millisecond
+	start := time.Now()
+	err = listen(context.Background(), conn, "messages", 100*time.Millisecond)
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "no answer to PING within 200ms") {
+		t.Errorf("listen returned %v, want no answer to PING", err)
+	}
+	if line := <-pinged; line != "*1\r\n" {
+		t.Errorf("the server read %q, want the PING's first line", line)
+	}
+	if took < 300*time.Millisecond || took > 2*time.Second {
+		t.Errorf("noticed after %v, want -ping + timeout, 300ms", took)
+	}
+}
