@@ -18,6 +18,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +41,7 @@ func main() {
 
 func run() error {
 	addr := flag.String("addr", "", "replay against the Redis at `host:port` "+
-		"instead of a fresh embedded one (INCR changes its my-key)")
+		"instead of a fresh embedded one (the lessons change its keys my-key, ttt, jobs)")
 	clean := flag.Bool("clean", false, "remove the cached lesson binaries, and say where they were")
 	flag.Parse()
 	root, bin, err := paths()
@@ -63,7 +65,7 @@ func run() error {
 		fmt.Println("# The embedded Redis is listening on a free port;")
 		fmt.Println("# every lesson finds it through REDIS_ADDR.")
 	} else {
-		fmt.Println("# Using the Redis at -addr (INCR changes its my-key).")
+		fmt.Println("# Using the Redis at -addr (the lessons change its keys my-key, ttt, jobs).")
 	}
 
 	if err := build(root, bin); err != nil {
@@ -75,12 +77,23 @@ func run() error {
 	d.step("INCR, three times: the count lives in Redis.", "02-incr")
 	d.step("", "02-incr")
 	d.step("", "02-incr")
-	if err := d.subscribe(); err != nil {
-		return err
-	}
-	d.publish("Publish from another connection.")
-	d.publish("", "can you hear me")
-	return d.stopSubscriber()
+	sub := d.background("Subscribe, in the background (or in a second terminal).",
+		"", "03-subscribe")
+	d.lines(sub, 2) // Send, then the confirmation
+	d.publish(sub, "Publish from another connection.")
+	d.publish(sub, "", "can you hear me")
+	d.stop(sub, "Stop the subscriber: Ctrl-C in its terminal, or from this shell:")
+
+	fmt.Println()
+	fmt.Println("# Beyond the blog.")
+	d.step("Pipelining: three INCRs one at a time, then three in one write.",
+		"05-pipeline", "-n", "3")
+	d.hits()
+	d.step("A queue: the job waits in Redis until a worker takes it.",
+		"07-queue", "push")
+	d.step("", "07-queue", "work", "0.1")
+	d.reconnect()
+	return d.err
 }
 
 // paths finds the repository and the folder that keeps the lesson
@@ -165,9 +178,6 @@ func lock(path string) (unlock func(), err error) {
 type demo struct {
 	bin, addr string
 	err       error // the first failure; later steps are skipped
-
-	sub      *exec.Cmd
-	subLines chan string
 }
 
 // command is a lesson's program, talking to the demo's Redis.
@@ -219,91 +229,199 @@ func (d *demo) step(comment, lesson string, args ...string) {
 	}
 }
 
-// subscribe starts lesson 03 in the background and shows its lines up
-// to the confirmation of the subscription.
-func (d *demo) subscribe() error {
+// A job is a lesson running in the background, as in a second
+// terminal: its lines show indented, after its name.
+type job struct {
+	name   string
+	cmd    *exec.Cmd
+	lines  chan string
+	stderr bytes.Buffer
+}
+
+// background starts a lesson in the background, and shows the
+// command as typed, or as shown when that is not "".
+func (d *demo) background(comment, shown, lesson string, args ...string) *job {
+	j := &job{name: lesson, cmd: d.command(lesson, args...)}
 	if d.err != nil {
-		return d.err
+		return j
 	}
-	show("Subscribe, in the background (or in a second terminal).",
-		"go run ./03-subscribe &")
-	d.sub = d.command("03-subscribe")
-	out, err := d.sub.StdoutPipe()
+	if shown == "" {
+		shown = typed(lesson, args...)
+	}
+	show(comment, shown+" &")
+	out, err := j.cmd.StdoutPipe()
 	if err != nil {
-		return err
+		d.err = err
+		return j
 	}
-	var stderr bytes.Buffer
-	d.sub.Stderr = &stderr
-	if err := d.sub.Start(); err != nil {
-		return err
+	j.cmd.Stderr = &j.stderr
+	if err := j.cmd.Start(); err != nil {
+		d.err = err
+		return j
 	}
-	d.subLines = make(chan string)
+	j.lines = make(chan string)
 	go func() {
-		defer close(d.subLines)
+		defer close(j.lines)
 		r := bufio.NewReader(out)
 		for {
 			line, err := r.ReadString('\n')
 			if line != "" {
-				d.subLines <- line
+				j.lines <- line
 			}
 			if err != nil {
 				if err != io.EOF {
-					d.subLines <- fmt.Sprintf("(reading: %v)\n", err)
+					j.lines <- fmt.Sprintf("(reading: %v)\n", err)
 				}
 				return
 			}
 		}
 	}()
-	// Send, then the confirmation.
-	for range 2 {
-		if err := d.subscriberLine(); err != nil {
-			d.sub.Process.Kill()
-			d.sub.Wait()
-			return fmt.Errorf("%v\n%s", err, stderr.Bytes())
-		}
-	}
-	return nil
+	return j
 }
 
-// subscriberLine prints the subscriber's next line, as it appears in
-// its terminal.
-func (d *demo) subscriberLine() error {
-	select {
-	case line, ok := <-d.subLines:
-		if !ok {
-			return errors.New("03-subscribe stopped early")
+// lines prints the job's next n lines, as they appear in its
+// terminal.
+func (d *demo) lines(j *job, n int) {
+	for range n {
+		if d.err != nil {
+			return
 		}
-		fmt.Print("  03-subscribe | " + line)
-		return nil
-	case <-time.After(wait):
-		return fmt.Errorf("03-subscribe printed nothing for %v", wait)
+		select {
+		case line, ok := <-j.lines:
+			if !ok {
+				d.err = fmt.Errorf("%s stopped early:\n%s", j.name, j.stderr.Bytes())
+				return
+			}
+			fmt.Print("  " + j.name + " | " + line)
+		case <-time.After(wait):
+			d.err = fmt.Errorf("%s printed nothing for %v", j.name, wait)
+		}
+	}
+}
+
+// stop ends a job the way a reader does: Ctrl-C, which it answers
+// with one line, Close the connection.
+func (d *demo) stop(j *job, comment string) {
+	if j.lines == nil {
+		return
+	}
+	if d.err == nil {
+		show(comment, "kill -INT %1")
+		stopProcess(j.cmd.Process)
+		d.lines(j, 1)
+	}
+	if d.err != nil {
+		j.cmd.Process.Kill()
+	}
+	for range j.lines {
+	}
+	if err := j.cmd.Wait(); err != nil && d.err == nil {
+		d.err = fmt.Errorf("%s: %v", j.name, err)
 	}
 }
 
 // publish runs lesson 04, then shows what the subscriber received.
-func (d *demo) publish(comment string, args ...string) {
+func (d *demo) publish(sub *job, comment string, args ...string) {
 	d.step(comment, "04-publish", args...)
-	if d.err == nil {
-		d.err = d.subscriberLine()
+	d.lines(sub, 1)
+}
+
+// hits runs lesson 06, the series' HTTP counter, and posts to it
+// twice, as curl would.
+func (d *demo) hits() {
+	if d.err != nil {
+		return
+	}
+	listen, err := freeAddr()
+	if err != nil {
+		d.err = err
+		return
+	}
+	srv := d.background("The series' HTTP counter, on a free port: $HITS.",
+		"go run ./06-hits $HITS", "06-hits", listen)
+	for i := range 2 {
+		comment := ""
+		if i == 0 {
+			comment = "Count a hit, twice: INCR's reply is the count."
+		}
+		d.post(srv, comment, listen)
+	}
+	d.stop(srv, "Stop the server:")
+}
+
+// post sends POST /somethings and shows the answer, then the
+// server's lines.
+func (d *demo) post(srv *job, comment, listen string) {
+	if d.err != nil {
+		return
+	}
+	body := `{"key": "ttt"}`
+	show(comment, "curl -d '"+body+"' http://$HITS/somethings")
+	client := &http.Client{Timeout: wait}
+	deadline := time.Now().Add(wait)
+	for {
+		res, err := client.Post("http://"+listen+"/somethings",
+			"application/json", strings.NewReader(body))
+		if err != nil && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond) // not listening yet
+			continue
+		}
+		if err != nil {
+			d.err = fmt.Errorf("06-hits: %v\n%s", err, srv.stderr.Bytes())
+			return
+		}
+		data, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			d.err = err
+			return
+		}
+		fmt.Print(string(data))
+		d.lines(srv, 2)
+		return
 	}
 }
 
-// stopSubscriber ends lesson 03 the way a reader does: Ctrl-C.
-func (d *demo) stopSubscriber() error {
-	if d.sub == nil {
-		return d.err
+// reconnect runs lesson 08 on an embedded Redis of its own, which it
+// stops and starts again on the same port.
+func (d *demo) reconnect() {
+	if d.err != nil {
+		return
 	}
-	if d.err == nil {
-		show("Stop the subscriber: Ctrl-C in its terminal, or from this shell:", "kill -INT %1")
-		stopProcess(d.sub.Process)
-		d.err = d.subscriberLine()
-	} else {
-		d.sub.Process.Kill()
+	srv, err := sandbox.Start("127.0.0.1:0")
+	if err != nil {
+		d.err = err
+		return
 	}
-	for range d.subLines {
+	own := &demo{bin: d.bin, addr: srv.Addr()}
+	sub := own.background("A subscriber that outlives its server, on an embedded "+
+		"Redis of its own,\n# which the demo stops and starts again.", "", "08-reconnect")
+	own.lines(sub, 2)
+	if own.err == nil {
+		fmt.Println()
+		fmt.Println("# The demo stops that Redis and starts it again on the same port")
+		fmt.Println("# (by hand: Ctrl-C where make redis runs, then make redis again).")
+		srv.Close()
+		srv, own.err = sandbox.Start(own.addr)
 	}
-	if err := d.sub.Wait(); err != nil && d.err == nil {
-		d.err = fmt.Errorf("03-subscribe: %v", err)
+	own.lines(sub, 2) // it subscribes again
+	own.step("", "04-publish", "after the restart")
+	own.lines(sub, 1)
+	own.stop(sub, "Stop the subscriber:")
+	if srv != nil {
+		srv.Close()
 	}
-	return d.err
+	if own.err != nil {
+		d.err = fmt.Errorf("%v\n%s", own.err, sub.stderr.Bytes())
+	}
+}
+
+// freeAddr is a free loopback host:port.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
