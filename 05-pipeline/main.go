@@ -40,10 +40,10 @@ func main() {
 
 	// Pipelined: all N commands in one write, then N replies,
 	// in the order of the commands. One round trip for all.
-	// The write runs on its own goroutine. Redis answers as it
-	// reads; when the replies nobody reads yet fill the socket
-	// buffers, it stops reading our commands, and a write that
-	// must finish before we read would wait for ever.
+	// The write runs on its own goroutine. The server answers
+	// as it reads; once the replies nobody reads yet fill the
+	// socket buffers, it may stop reading our commands, and a
+	// write that must finish before we read would wait for ever.
 	all := strings.Repeat(cmd, *n)
 	if show {
 		fmt.Printf("Send: %q\n", all)
