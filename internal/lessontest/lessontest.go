@@ -34,6 +34,16 @@
 //	wantmsg FILE CHANNEL DATAFILE    FILE has the line for that message
 //	golden stdout|stderr|OUT FILE    compare with a golden file, pointing
 //	                                 at the first wrong byte
+//	http METHOD URL [BODY]           send an HTTP request; print the status
+//	                                 and the body (! wants a status >= 400)
+//	httpaddr                         set HTTP_ADDR to a free port
+//	canrestart                       first in a script: put the server
+//	                                 behind an address that stopredis
+//	                                 closes and openredis opens again
+//	startredis                       start a fresh server after stopredis
+//	openredis                        let REDIS_ADDR reach it again
+//	perconn FILE REGEXP              cut FILE into FILE.1, FILE.2... at
+//	                                 each matching line, one per connection
 //
 // and the conditions [sandbox] and [redis-server]. Scripts that run the
 // go command (the demo) also see REPO, the repository's root, and the
