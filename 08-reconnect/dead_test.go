@@ -40,17 +40,17 @@ func TestSilentServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	timeout = 200 * time.Millisecond
+	timeout = 100 * time.Millisecond
 	start := time.Now()
-	err = listen(context.Background(), conn, "messages", 100*time.Millisecond)
+	err = listen(context.Background(), conn, "messages", 50*time.Millisecond)
 	took := time.Since(start)
-	if err == nil || !strings.Contains(err.Error(), "no answer to PING within 200ms") {
+	if err == nil || !strings.Contains(err.Error(), "no answer to PING within 100ms") {
 		t.Errorf("listen returned %v, want no answer to PING", err)
 	}
 	if line := <-pinged; line != "*1\r\n" {
 		t.Errorf("the server read %q, want the PING's first line", line)
 	}
-	if took < 300*time.Millisecond || took > 2*time.Second {
-		t.Errorf("noticed after %v, want -ping + timeout, 300ms", took)
+	if took < 150*time.Millisecond || took > 2*time.Second {
+		t.Errorf("noticed after %v, want -ping + timeout, 150ms", took)
 	}
 }
