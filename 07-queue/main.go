@@ -1,7 +1,7 @@
 // Lesson 07 (beyond the blog): the "message queues" the blog
 // promises. A producer pushes jobs onto a list; a worker pops
-// them, waiting inside Redis while the list is empty.
-// `go run ./07-queue push [job...]` · `go run ./07-queue work [secs]`
+// them, waiting inside Redis while the list is empty. Run
+// `go run ./07-queue push [job...]`, `go run ./07-queue work [s]`.
 package main
 
 import (
@@ -18,19 +18,18 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "push" {
-		push(os.Args[2:])
-		return
+	args := os.Args[1:]
+	switch {
+	case len(args) > 0 && args[0] == "push":
+		push(args[1:])
+	case len(args) == 1 && args[0] == "work":
+		work("0")
+	case len(args) == 2 && args[0] == "work":
+		work(args[1])
+	default:
+		fail("usage: 07-queue push [job...] | " +
+			"07-queue work [seconds]")
 	}
-	if len(os.Args) > 1 && os.Args[1] == "work" && len(os.Args) < 4 {
-		secs := "0"
-		if len(os.Args) == 3 {
-			secs = os.Args[2]
-		}
-		work(secs)
-		return
-	}
-	fail("usage: 07-queue push [job...] | 07-queue work [seconds]")
 }
 
 // push adds jobs at the head of the list `jobs`. Unlike PUBLISH

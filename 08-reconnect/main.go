@@ -92,10 +92,12 @@ func listen(ctx context.Context, conn net.Conn, channel string,
 		}
 		conn.SetDeadline(time.Now().Add(wait))
 		reply, err := readReply(r, 0)
-		idle := errors.Is(err, os.ErrDeadlineExceeded) && reply == ""
+		silent := errors.Is(err, os.ErrDeadlineExceeded)
+		idle := silent && reply == ""
 		switch {
 		case idle && pinged:
-			return fmt.Errorf("no answer to PING within %v", timeout)
+			return fmt.Errorf("no answer to PING within %v",
+				timeout)
 		case idle:
 			// The deadline that just passed holds for writes
 			// too: give the PING a fresh one.
