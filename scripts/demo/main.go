@@ -1,5 +1,6 @@
-// Command demo replays the whole blog post, lesson by lesson, and shows
-// each step as the command a reader would type, then its output:
+// Command demo replays the whole blog post, lesson by lesson, then the
+// lessons beyond it, and shows each step as the command a reader would
+// type, then its output:
 //
 //	go run ./scripts/demo               (or: make demo)
 //	go run ./scripts/demo -addr HOST:PORT   replay against that Redis
