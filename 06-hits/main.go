@@ -28,6 +28,20 @@ func main() {
 	}
 	conn := connect()
 
+	// Check now that a Redis answers there, with lesson 01's
+	// PING (as a RESP array): better to fail at once than at
+	// the first request.
+	ping := encode("PING")
+	fmt.Printf("Send: %q\n", ping)
+	send(conn, ping)
+	r := bufio.NewReader(conn)
+	reply, err := readLine(r)
+	if err != nil {
+		readFailed(err, reply)
+	}
+	fmt.Printf("Received: %q\n", reply)
+	check(reply, "+PONG\r\n")
+
 	// Ctrl-C or SIGTERM: finish the requests under way, then
 	// close the Redis connection.
 	ctx, stop := signal.NotifyContext(context.Background(),
@@ -35,7 +49,7 @@ func main() {
 	defer stop()
 	srv := &http.Server{
 		Addr:              listen,
-		Handler:           hits(conn, os.Stdout),
+		Handler:           hits(conn, r, os.Stdout),
 		ReadHeaderTimeout: timeout,
 	}
 
@@ -57,10 +71,10 @@ func main() {
 	conn.Close()
 }
 
-// hits answers POST /somethings. out is where each request's
-// Send: and Received: lines go.
-func hits(conn net.Conn, out io.Writer) http.Handler {
-	r := bufio.NewReader(conn)
+// hits answers POST /somethings on conn, which r reads. out is
+// where each request's Send: and Received: lines go.
+func hits(conn net.Conn, r *bufio.Reader,
+	out io.Writer) http.Handler {
 	// One connection, many requests at once: Redis answers in
 	// the order it was asked, so a request must write and read
 	// its reply before the next one writes. Otherwise request

@@ -37,9 +37,23 @@ func main() {
 		os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// The first subscription is lesson 03's, with its errors: a
+	// wrong address, or a server that is not Redis, is not a
+	// restart to wait for.
 	conn := connect()
+	msg := encode("SUBSCRIBE", channel)
+	fmt.Printf("Send: %q\n", msg)
+	send(conn, msg)
+	r := bufio.NewReader(conn)
+	reply, err := readReply(r, 0)
+	if err != nil {
+		readFailed(err, reply)
+	}
+	fmt.Printf("Received: %q\n", reply)
+	check(reply, confirm)
+
 	for {
-		err := listen(ctx, conn, channel, *ping)
+		err := listen(ctx, conn, r, *ping)
 		if ctx.Err() != nil {
 			fmt.Println("Close the connection")
 			return
@@ -48,7 +62,7 @@ func main() {
 		// is published until we subscribe again is lost: pub/sub
 		// keeps nothing for absent subscribers (at most once).
 		lost := time.Now()
-		conn = redial(ctx, err)
+		conn, r = redial(ctx, msg, err)
 		if conn == nil {
 			return // Ctrl-C while there was no connection
 		}
@@ -58,26 +72,15 @@ func main() {
 	}
 }
 
-// listen subscribes on conn and prints every reply until the
+// confirm starts Redis's answer to SUBSCRIBE.
+const confirm = "*3\r\n$9\r\nsubscribe\r\n"
+
+// listen prints every reply on conn, which r reads, until the
 // connection fails or ctx ends; it closes conn either way.
-func listen(ctx context.Context, conn net.Conn, channel string,
+func listen(ctx context.Context, conn net.Conn, r *bufio.Reader,
 	ping time.Duration) error {
 	defer conn.Close()
 	defer context.AfterFunc(ctx, func() { conn.Close() })()
-
-	msg := encode("SUBSCRIBE", channel)
-	fmt.Printf("Send: %q\n", msg)
-	if _, err := io.WriteString(conn, msg); err != nil {
-		return err
-	}
-	r := bufio.NewReader(conn)
-	conn.SetDeadline(time.Now().Add(timeout))
-	reply, err := readReply(r, 0)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("Received: %q\n", reply)
-	check(reply, "*3\r\n$9\r\nsubscribe\r\n")
 
 	// A dead peer can be silent: a server that lost power, or a
 	// NAT box that forgot us, sends no FIN. So when no message
@@ -117,11 +120,12 @@ func listen(ctx context.Context, conn net.Conn, channel string,
 	}
 }
 
-// redial dials addr until it answers, waiting longer after each
-// failure, up to 5s: a bounded backoff, so that a thousand
-// clients do not hammer a server that is starting up. It returns
-// nil if ctx ends first.
-func redial(ctx context.Context, why error) net.Conn {
+// redial dials addr and subscribes again, until that works,
+// waiting longer after each failure, up to 5s: a bounded
+// backoff, so that a thousand clients do not hammer a server
+// that is starting up. It returns nil if ctx ends first.
+func redial(ctx context.Context, msg string,
+	why error) (net.Conn, *bufio.Reader) {
 	say := fmt.Sprintf("lost %s: %s", addr, short(why))
 	wait := 100 * time.Millisecond
 	for {
@@ -129,17 +133,42 @@ func redial(ctx context.Context, why error) net.Conn {
 			lesson, say, wait)
 		select {
 		case <-ctx.Done():
-			return nil
+			return nil, nil
 		case <-time.After(wait):
 		}
 		conn, err := net.DialTimeout("tcp", addr, timeout)
 		if err == nil {
-			return conn
+			var r *bufio.Reader
+			if r, err = resubscribe(ctx, conn, msg); err == nil {
+				return conn, r
+			}
+			conn.Close()
 		}
 		say = fmt.Sprintf("cannot connect to %s: %s", addr,
 			short(err))
 		wait = min(2*wait, 5*time.Second)
 	}
+}
+
+// resubscribe sends SUBSCRIBE on a new connection and reads the
+// confirmation, as main does the first time, but returns what
+// fails instead of exiting.
+func resubscribe(ctx context.Context, conn net.Conn,
+	msg string) (*bufio.Reader, error) {
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
+	conn.SetDeadline(time.Now().Add(timeout))
+	fmt.Printf("Send: %q\n", msg)
+	if _, err := io.WriteString(conn, msg); err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(conn)
+	reply, err := readReply(r, 0)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("Received: %q\n", reply)
+	check(reply, confirm)
+	return r, nil
 }
 
 // short says what went wrong without the addresses that the

@@ -344,6 +344,7 @@ func (d *demo) hits() {
 	}
 	srv := d.background("The series' HTTP counter, on a free port: $HITS.",
 		"go run ./06-hits $HITS", "06-hits", listen)
+	d.lines(srv, 2) // PING: is a Redis there?
 	for i := range 2 {
 		comment := ""
 		if i == 0 {
