@@ -2,21 +2,32 @@
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 LESSONS     := $(sort $(wildcard 0*-*))
+# Programs that run until Ctrl-C are built into .bin and run from
+# there: under `go run`, an interrupted program makes go run (and then
+# make) print an error line although the program itself exited 0.
+BIN         := .bin
+EXE         := $(if $(filter Windows_NT,$(OS)),.exe,)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo redis telnet test lint golden
+.PHONY: help demo redis tap telnet test lint golden clean
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 demo: ## replay the whole blog on the embedded Redis (needs only Go)
 	@go run ./scripts/demo
 
 redis: ## serve the embedded Redis on REDIS_ADDR (default 127.0.0.1:6379)
-	@go run ./scripts/redis
+	@go build -o $(BIN)/redis$(EXE) ./scripts/redis
+	@$(BIN)/redis$(EXE)
+
+tap: ## show every byte between a client and REDIS_ADDR (listens on TAP_ADDR, default 127.0.0.1:6380)
+	@go build -o $(BIN)/tap$(EXE) ./scripts/tap
+	@$(BIN)/tap$(EXE)
 
 telnet: ## type commands to REDIS_ADDR by hand, as the blog does with telnet
-	@go run ./scripts/telnet
+	@go build -o $(BIN)/telnet$(EXE) ./scripts/telnet
+	@$(BIN)/telnet$(EXE)
 
 test: ## run every test; real-redis-server runs are skipped if it is absent
 	@command -v redis-server >/dev/null || echo "note: redis-server is not on PATH, so the tests against a real Redis are skipped (go test -v shows each skip); install it to run them: apt-get install redis-server, or brew install redis"
@@ -29,3 +40,7 @@ lint: ## gofmt, go vet and staticcheck must all be clean
 
 golden: ## rewrite the lessons' golden files from the sandbox, then check them on redis-server
 	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./internal/lessontest -args -update
+
+clean: ## remove the built programs (.bin) and the demo's cached lesson binaries
+	@rm -rf $(BIN) && echo "removed $(BIN)/"
+	@go run ./scripts/demo -clean

@@ -26,6 +26,7 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"stopredis":  cmdStopredis,
 	"blackhole":  cmdBlackhole,
 	"freeport":   cmdFreeport,
+	"waitbound":  cmdWaitbound,
 	"gen":        cmdGen,
 	"writebytes": cmdWritebytes,
 	"waitlines":  cmdWaitlines,
@@ -164,16 +165,44 @@ func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("REDIS_ADDR", ln.Addr().String())
 }
 
-// freeport points REDIS_ADDR at a free loopback port, for a server the
-// script starts itself.
+// freeport [VAR] points REDIS_ADDR (or VAR) at a free loopback port,
+// for a server the script starts itself.
 func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 0 {
-		ts.Fatalf("usage: freeport")
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: freeport [VAR]")
+	}
+	name := "REDIS_ADDR"
+	if len(args) == 1 {
+		name = args[0]
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
-	ts.Setenv("REDIS_ADDR", ln.Addr().String())
+	ts.Setenv(name, ln.Addr().String())
 	ln.Close()
+}
+
+// waitbound VAR waits until a program started in the background
+// listens on the address in VAR. It never connects (a connection
+// would show in what a tap prints): it only tries to bind there.
+func cmdWaitbound(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitbound VAR")
+	}
+	addr := ts.Getenv(args[0])
+	deadline := time.Now().Add(wait)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			ln.Close()
+		}
+		if redisaddr.InUse(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitbound: nothing listens on %s after %v", addr, wait)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // gen FILE SIZE writes SIZE bytes that cycle through every byte value,

@@ -2,7 +2,8 @@
 // (default 127.0.0.1:6380), forwards every connection to the Redis at
 // REDIS_ADDR (default 127.0.0.1:6379), and prints each chunk that
 // passes, Go-quoted, one line each: ">" from the client to Redis, "<"
-// back, after the connection's number:
+// back, after the connection's number. Only the bytes go to stdout
+// (`make tap > wire.log` keeps them); the rest goes to stderr.
 //
 //	go run ./scripts/tap          (or: make tap)
 //	redis-cli -p 6380 ping        (in another terminal)
@@ -64,11 +65,11 @@ func main() {
 		fail("cannot listen on %s: %v", listen, err)
 	}
 	_, port, _ := net.SplitHostPort(tap.Addr())
-	fmt.Printf("Tap listening on %s, forwarding to %s; try: "+
-		"redis-cli -p %s ping\n", tap.Addr(), target, port)
+	fmt.Fprintf(os.Stderr, "Tap listening on %s, forwarding to %s; "+
+		"try: redis-cli -p %s ping\n", tap.Addr(), target, port)
 	<-stop
 	tap.Close()
-	fmt.Println("Stopped.")
+	fmt.Fprintln(os.Stderr, "Stopped.")
 }
 
 func fail(format string, a ...any) {
