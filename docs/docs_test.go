@@ -319,6 +319,9 @@ func lessonProblems(dir string) (problems []string, lessons int) {
 			bad("docs/%s.md does not link, before its first section, "+
 				"to the blog step it retraces (%s) or the series post it extends", name, blogURL)
 		}
+		if !strings.Contains(head, "](resp.md)") {
+			bad("docs/%s.md does not link resp.md before its first section", name)
+		}
 		if i > 0 && !strings.Contains(head, "Previous: ["+names[i-1]+"]("+names[i-1]+".md)") {
 			bad("docs/%s.md has no link Previous: [%s](%s.md)", name, names[i-1], names[i-1])
 		}
