@@ -115,8 +115,11 @@ func cmdWaitsub(ts *testscript.TestScript, neg bool, args []string) {
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)
 	want := fmt.Sprintf(":%d\r\n", n)
-	deadline := time.Now().Add(wait)
+	start := time.Now()
+	deadline := start.Add(wait)
 	for {
+		neverConnectedYet(ts, start, "waitsub "+strings.Join(args, " "),
+			fmt.Sprintf("nobody subscribed to %s", args[0]))
 		reply := do(ts, [][][]byte{{[]byte("PUBSUB"), []byte("NUMSUB"), []byte(args[0])}})[0]
 		if bytes.HasSuffix(reply, []byte(want)) {
 			return
@@ -125,6 +128,23 @@ func cmdWaitsub(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("waitsub: %d subscribers to %q after %v: %q", n, args[0], wait, reply)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// neverConnectedYet fails a waiting command early in a Check run: a
+// lesson still being written may never connect at all.
+func neverConnectedYet(ts *testscript.TestScript, start time.Time, cmd, what string) {
+	if !quick || time.Since(start) < neverConnected {
+		return
+	}
+	s := scriptOf(ts)
+	s.wire.mu.Lock()
+	n := len(s.wire.conns)
+	s.wire.mu.Unlock()
+	if n == 0 {
+		s.fail(ts, &Failure{Lesson: lesson, Mistakes: []string{"connect"},
+			Detail: fmt.Sprintf("%s after %v: the lesson never connected to REDIS_ADDR",
+				what, neverConnected)}, cmd)
 	}
 }
 
@@ -211,8 +231,11 @@ func cmdWaitlines(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)
-	deadline := time.Now().Add(wait)
+	start := time.Now()
+	deadline := start.Add(wait)
 	for {
+		neverConnectedYet(ts, start, "waitlines "+strings.Join(args, " "),
+			fmt.Sprintf("%s has no line yet", args[0]))
 		data, _ := os.ReadFile(ts.MkAbs(args[0]))
 		got := bytes.Count(data, []byte("\n"))
 		if got >= n {

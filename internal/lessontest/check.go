@@ -1,0 +1,326 @@
+package lessontest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"redis-by-hand/internal/realredis"
+)
+
+// fail stops the script with f, told from the step that ran the
+// lesson. cmd is the failing command, as written in the script.
+func (s *script) fail(ts *testscript.TestScript, f *Failure, cmd string) {
+	f.Backend = s.backend
+	f.Script = "testdata/" + ts.Name() + ".txtar"
+	f.Line, f.Step = stepOf(filepath.Join(s.dir, ts.Name()+".txtar"), cmd)
+	if h, err := ReadHints(filepath.Dir(s.dir)); err == nil {
+		f.hints = h.Text
+	}
+	caught.Store(f)
+	ts.Fatalf("%s", f.Message())
+}
+
+// stepOf finds cmd in a script and the step before it that ran the
+// lesson: its line number and text. Without one, it is cmd's own.
+func stepOf(archive, cmd string) (int, string) {
+	a, err := txtar.ParseFile(archive)
+	if err != nil {
+		return 0, cmd
+	}
+	lines := strings.Split(string(a.Comment), "\n")
+	at := slices.IndexFunc(lines, func(l string) bool {
+		return strings.Join(strings.Fields(l), " ") == cmd
+	})
+	if at < 0 {
+		return 0, cmd
+	}
+	for i := at; i >= 0; i-- {
+		if isRun(lines[i]) {
+			return i + 1, strings.TrimSpace(lines[i])
+		}
+	}
+	return at + 1, cmd
+}
+
+// isRun says whether a script line runs the lesson.
+func isRun(line string) bool { return isRunOf(line, lesson) }
+
+func isRunOf(line, name string) bool {
+	f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "! "))
+	return len(f) > 1 && f[0] == "exec" && strings.Contains(line, name)
+}
+
+// caught is the last failure that a script explained.
+var caught catch
+
+type catch struct {
+	mu sync.Mutex
+	f  *Failure
+}
+
+func (c *catch) Store(f *Failure) {
+	c.mu.Lock()
+	c.f = f
+	c.mu.Unlock()
+}
+
+func (c *catch) Load() *Failure {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.f
+}
+
+// quick is set by Check: a script that waits for the lesson to
+// connect gives up sooner, since a learner's lesson may never do so.
+var quick bool
+
+// neverConnected is how long a waiting command gives a lesson to
+// connect, in a Check run.
+const neverConnected = 1500 * time.Millisecond
+
+// Check runs the scripts of the lesson in dir for the workshop's stage
+// runner: the lesson's program is bin/<lesson>, built by the caller.
+// It runs on the sandbox, then, when withServer, on a real
+// redis-server; it stops at the first script that fails and returns
+// the failure, or nil when every script passes. Scripts run one at a
+// time, the lesson's own main story first (hints.txt "first:"), then
+// those that run it successfully, then the others.
+func Check(dir, bin string, withServer bool) (*Failure, error) {
+	hints, err := ReadHints(dir)
+	if err != nil {
+		return nil, err
+	}
+	scripts, err := ordered(dir, hints)
+	if err != nil {
+		return nil, err
+	}
+	lesson, checkWire, quick = filepath.Base(dir), true, true
+	tdir := filepath.Join(dir, "testdata")
+	for _, b := range backends {
+		if b.name == realredis.Binary && !withServer {
+			continue
+		}
+		for _, path := range scripts {
+			caught.Store(nil)
+			rec := &recorder{}
+			testscript.RunT(rec, testscript.Params{
+				Files:               []string{path},
+				RequireExplicitExec: true,
+				Setup:               withBin(setup(b, tdir, false), bin),
+				Condition: func(cond string) (bool, error) {
+					return cond == b.name, nil
+				},
+				Cmds: commands,
+			})
+			if !rec.failed {
+				continue
+			}
+			f := caught.Load()
+			if f == nil {
+				f = fromLog(rec.log.String(), path, b.name)
+			}
+			f.hints = hints.Text
+			return f, nil
+		}
+	}
+	return nil, nil
+}
+
+// ordered lists a lesson's scripts in the order Check runs them.
+func ordered(dir string, hints *Hints) ([]string, error) {
+	scripts, err := filepath.Glob(filepath.Join(dir, "testdata", "*.txtar"))
+	if err != nil || len(scripts) == 0 {
+		return nil, fmt.Errorf("%s: no testdata/*.txtar scripts", dir)
+	}
+	name := filepath.Base(dir)
+	rank := func(path string) int {
+		base := strings.TrimSuffix(filepath.Base(path), ".txtar")
+		if i := slices.Index(hints.First, base); i >= 0 {
+			return i - len(hints.First)
+		}
+		if runsWell(path, name) {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(scripts, func(a, b string) int { return rank(a) - rank(b) })
+	return scripts, nil
+}
+
+// Story is what the lesson prints in its main story: the first golden
+// file of the script that Check runs first, and where it is.
+func Story(dir string) (output, from string, err error) {
+	hints, err := ReadHints(dir)
+	if err != nil {
+		return "", "", err
+	}
+	scripts, err := ordered(dir, hints)
+	if err != nil {
+		return "", "", err
+	}
+	a, err := txtar.ParseFile(scripts[0])
+	if err != nil {
+		return "", "", err
+	}
+	for line := range strings.Lines(string(a.Comment)) {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[0] != "golden" {
+			continue
+		}
+		for _, file := range a.Files {
+			if file.Name == f[2] {
+				return string(file.Data), "testdata/" + filepath.Base(scripts[0]), nil
+			}
+		}
+	}
+	return "", "", nil
+}
+
+// runsWell says whether a script runs the lesson expecting success.
+func runsWell(path, lesson string) bool {
+	a, err := txtar.ParseFile(path)
+	if err != nil {
+		return false
+	}
+	for line := range strings.Lines(string(a.Comment)) {
+		if isRunOf(line, lesson) {
+			return !strings.HasPrefix(strings.TrimSpace(line), "!")
+		}
+	}
+	return false
+}
+
+// withBin puts the directory of the lessons' programs first on PATH.
+func withBin(f func(*testscript.Env) error, bin string) func(*testscript.Env) error {
+	return func(env *testscript.Env) error {
+		if err := f(env); err != nil {
+			return err
+		}
+		env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
+		return nil
+	}
+}
+
+// fromLog explains a failure that is no golden comparison, from
+// testscript's log: the step, what testscript said, and what the
+// lesson printed. When the step ran the lesson and the script
+// compares its stdout with a golden file further on, the comparison
+// is made here, so that the caret shows what went wrong first.
+func fromLog(log, path, backend string) *Failure {
+	f := &Failure{Lesson: lesson, Backend: backend,
+		Script: "testdata/" + filepath.Base(path)}
+	i := strings.LastIndex(log, "FAIL: ")
+	if i < 0 {
+		f.Detail = strings.TrimSpace(log)
+		return f
+	}
+	why := strings.TrimSpace(log[i+len("FAIL: "):])
+	why, _, _ = strings.Cut(why, "\n")
+	// FAIL: <path>:<line>: <why>
+	if rest, ok := strings.CutPrefix(why, path+":"); ok {
+		n, msg, _ := strings.Cut(rest, ": ")
+		f.Line, _ = strconv.Atoi(n)
+		why = msg
+	}
+	a, err := txtar.ParseFile(path)
+	if err != nil {
+		f.Detail = why
+		return f
+	}
+	lines := strings.Split(string(a.Comment), "\n")
+	if f.Line < 1 || f.Line > len(lines) {
+		f.Detail = why
+		return f
+	}
+	f.Step = strings.TrimSpace(lines[f.Line-1])
+	stdout, stderr := section(log[:i], "[stdout]"), section(log[:i], "[stderr]")
+	f.Detail = why
+	if stderr != "" {
+		first, _, _ := strings.Cut(strings.TrimSpace(stderr), "\n")
+		f.Detail = why + "; the lesson said: " + first
+	}
+	if !isRun(f.Step) {
+		return f
+	}
+	// The next golden file for stdout says what it should have printed.
+	for _, l := range lines[f.Line:] {
+		fs := strings.Fields(l)
+		if isRun(l) {
+			break
+		}
+		if len(fs) == 3 && fs[0] == "golden" && fs[1] == "stdout" {
+			for _, file := range a.Files {
+				if file.Name == fs[2] && string(file.Data) != stdout {
+					c := compare(string(file.Data), stdout)
+					c.Lesson, c.Backend, c.Script = f.Lesson, f.Backend, f.Script
+					c.Line, c.Step, c.Detail = f.Line, f.Step, f.Detail
+					c.Header = fmt.Sprintf("stdout differs from %s", fs[2])
+					return c
+				}
+			}
+		}
+	}
+	return f
+}
+
+// section is the text testscript logged under a heading such as
+// [stdout] for the last command.
+func section(log, heading string) string {
+	cmd := strings.LastIndex(log, "\n> ")
+	if cmd < 0 {
+		return ""
+	}
+	log = log[cmd:]
+	i := strings.Index(log, "\n"+heading+"\n")
+	if i < 0 {
+		return ""
+	}
+	s := log[i+len(heading)+2:]
+	for _, end := range []string{"\n[stdout]\n", "\n[stderr]\n", "\n[exit status", "\nFAIL: "} {
+		if j := strings.Index(s, end); j >= 0 {
+			s = s[:j+1]
+		}
+	}
+	return s
+}
+
+// recorder is a testscript.T that keeps what a failing script logs.
+type recorder struct {
+	mu     sync.Mutex
+	log    strings.Builder
+	failed bool
+}
+
+func (r *recorder) Skip(args ...any)  { r.Fatal(args...) }
+func (r *recorder) Parallel()         {}
+func (r *recorder) Verbose() bool     { return false }
+func (r *recorder) Fatal(args ...any) { r.Log(args...); r.FailNow() }
+func (r *recorder) Log(args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintln(&r.log, args...)
+}
+func (r *recorder) FailNow() {
+	r.mu.Lock()
+	r.failed = true
+	r.mu.Unlock()
+	runtime.Goexit()
+}
+func (r *recorder) Run(_ string, f func(testscript.T)) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(r)
+	}()
+	<-done
+}
