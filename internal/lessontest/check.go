@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -80,8 +81,8 @@ func (c *catch) Load() *Failure {
 	return c.f
 }
 
-// quick is set by Check: a script that waits for the lesson to
-// connect gives up sooner, since a learner's lesson may never do so.
+// quick is set by Check: commands that wait on the lesson give up
+// sooner (waitUntil), since a lesson being written may never answer.
 var quick bool
 
 // neverConnected is how long a waiting command gives a lesson to
@@ -113,7 +114,12 @@ func Check(dir, bin string, withServer bool) (*Failure, error) {
 		for _, path := range scripts {
 			caught.Store(nil)
 			rec := &recorder{}
+			work, err := os.MkdirTemp("", "lessontest-")
+			if err != nil {
+				return nil, err
+			}
 			testscript.RunT(rec, testscript.Params{
+				WorkdirRoot:         work,
 				Files:               []string{path},
 				RequireExplicitExec: true,
 				Setup:               withBin(setup(b, tdir, false), bin),
@@ -123,12 +129,16 @@ func Check(dir, bin string, withServer bool) (*Failure, error) {
 				Cmds: commands,
 			})
 			if !rec.failed {
+				os.RemoveAll(work)
 				continue
 			}
 			f := caught.Load()
 			if f == nil {
-				f = fromLog(rec.log.String(), path, b.name)
+				name := strings.TrimSuffix(filepath.Base(path), ".txtar")
+				f = fromLog(rec.log.String(), path, b.name,
+					filepath.Join(work, "script-"+name))
 			}
+			os.RemoveAll(work)
 			f.hints = hints.Text
 			return f, nil
 		}
@@ -207,16 +217,20 @@ func withBin(f func(*testscript.Env) error, bin string) func(*testscript.Env) er
 			return err
 		}
 		env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
+		// A lesson that waits for a reply that never comes (an inline
+		// command without its \n) gives up sooner than its usual 5s.
+		env.Setenv("REDIS_TIMEOUT", "2s")
 		return nil
 	}
 }
 
 // fromLog explains a failure that is no golden comparison, from
-// testscript's log: the step, what testscript said, and what the
-// lesson printed. When the step ran the lesson and the script
-// compares its stdout with a golden file further on, the comparison
-// is made here, so that the caret shows what went wrong first.
-func fromLog(log, path, backend string) *Failure {
+// testscript's log and the script's work folder: the step, what
+// testscript said, and what the lesson said on stderr. When the
+// script compares what the lesson printed with a golden file further
+// on, the comparison is made here, with what it had printed so far,
+// so that the caret shows what went wrong first.
+func fromLog(log, path, backend, work string) *Failure {
 	f := &Failure{Lesson: lesson, Backend: backend,
 		Script: "testdata/" + filepath.Base(path)}
 	i := strings.LastIndex(log, "FAIL: ")
@@ -225,52 +239,92 @@ func fromLog(log, path, backend string) *Failure {
 		return f
 	}
 	why := strings.TrimSpace(log[i+len("FAIL: "):])
-	why, _, _ = strings.Cut(why, "\n")
 	// FAIL: <path>:<line>: <why>
 	if rest, ok := strings.CutPrefix(why, path+":"); ok {
 		n, msg, _ := strings.Cut(rest, ": ")
 		f.Line, _ = strconv.Atoi(n)
 		why = msg
 	}
+	why, _, _ = strings.Cut(why, "\n")
+	f.Detail = why
+	if status := lastStatus(log[:i]); status != "" {
+		f.Detail += " (" + status + ")"
+	}
+	if stderr := section(log[:i], "[stderr]"); stderr != "" {
+		first, _, _ := strings.Cut(strings.TrimSpace(stderr), "\n")
+		f.Detail += "; the lesson said: " + first
+	}
 	a, err := txtar.ParseFile(path)
 	if err != nil {
-		f.Detail = why
 		return f
 	}
 	lines := strings.Split(string(a.Comment), "\n")
 	if f.Line < 1 || f.Line > len(lines) {
-		f.Detail = why
 		return f
 	}
 	f.Step = strings.TrimSpace(lines[f.Line-1])
-	stdout, stderr := section(log[:i], "[stdout]"), section(log[:i], "[stderr]")
-	f.Detail = why
-	if stderr != "" {
-		first, _, _ := strings.Cut(strings.TrimSpace(stderr), "\n")
-		f.Detail = why + "; the lesson said: " + first
+	if strings.Contains(why, "never connected") {
+		f.Mistakes = []string{"connect"}
 	}
-	if !isRun(f.Step) {
+	// The step that ran the lesson, and where its output went.
+	run := f.Line - 1
+	for run >= 0 && !isRun(lines[run]) {
+		run--
+	}
+	if run < 0 {
 		return f
 	}
-	// The next golden file for stdout says what it should have printed.
-	for _, l := range lines[f.Line:] {
+	out, got := "stdout", ""
+	if m := redirect.FindStringSubmatch(lines[run]); m != nil {
+		out = m[1]
+		data, _ := os.ReadFile(filepath.Join(work, out))
+		got = string(data)
+	} else if run == f.Line-1 {
+		got = section(log[:i], "[stdout]")
+	} else {
+		return f
+	}
+	// The next golden file for that output says what it should be.
+	for _, l := range lines[run+1:] {
 		fs := strings.Fields(l)
 		if isRun(l) {
 			break
 		}
-		if len(fs) == 3 && fs[0] == "golden" && fs[1] == "stdout" {
-			for _, file := range a.Files {
-				if file.Name == fs[2] && string(file.Data) != stdout {
-					c := compare(string(file.Data), stdout)
-					c.Lesson, c.Backend, c.Script = f.Lesson, f.Backend, f.Script
-					c.Line, c.Step, c.Detail = f.Line, f.Step, f.Detail
-					c.Header = fmt.Sprintf("stdout differs from %s", fs[2])
-					return c
+		if len(fs) != 3 || fs[0] != "golden" || fs[1] != out {
+			continue
+		}
+		for _, file := range a.Files {
+			if file.Name == fs[2] && string(file.Data) != got {
+				c := compare(string(file.Data), got)
+				c.Lesson, c.Backend, c.Script = f.Lesson, f.Backend, f.Script
+				c.Line, c.Step, c.Detail = run+1, strings.TrimSpace(lines[run]), f.Detail
+				if f.Line != run+1 {
+					c.Detail = "then " + strings.TrimSuffix(f.Detail, ":")
 				}
+				c.Mistakes = append(c.Mistakes, f.Mistakes...)
+				c.Header = fmt.Sprintf("%s differs from %s", out, fs[2])
+				return c
 			}
 		}
 	}
 	return f
+}
+
+// redirect finds where a step sends the lesson's output: >sub.out.
+var redirect = regexp.MustCompile(`>\s*([\w.-]+)`)
+
+// lastStatus is how the last command that ran ended, as testscript
+// logged it: "exit status 1", "signal: interrupt".
+func lastStatus(log string) string {
+	i := strings.LastIndex(log, "\n[")
+	if i < 0 {
+		return ""
+	}
+	s, _, _ := strings.Cut(log[i+2:], "]")
+	if strings.HasPrefix(s, "exit status") || strings.HasPrefix(s, "signal") {
+		return s
+	}
+	return ""
 }
 
 // section is the text testscript logged under a heading such as

@@ -308,9 +308,25 @@ func keepers(f *ast.File, ref []byte, fset *token.FileSet, draft []byte) []strin
 		}
 		if use := firstValueUse(f, name); use != "" {
 			keep = append(keep, use)
+		} else if use := firstUse(f, name); use != "" {
+			keep = append(keep, "new("+use+")") // a type: strings.Builder
 		}
 	}
 	return keep
+}
+
+// firstUse finds the first pkg.Name of the file.
+func firstUse(f *ast.File, pkg string) string {
+	use := ""
+	ast.Inspect(f, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok && use == "" {
+			if x, ok := sel.X.(*ast.Ident); ok && x.Name == pkg {
+				use = pkg + "." + sel.Sel.Name
+			}
+		}
+		return use == ""
+	})
+	return use
 }
 
 // firstValueUse finds the first pkg.Name of the file that is a value:
