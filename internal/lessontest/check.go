@@ -378,3 +378,7 @@ func (r *recorder) Run(_ string, f func(testscript.T)) {
 	}()
 	<-done
 }
+
+// Updating says whether the tests run with -update (make golden): the
+// tests of other packages that keep golden files follow it too.
+func Updating() bool { return *update }

@@ -27,8 +27,6 @@ func check(w io.Writer, root string, args []string) (ok bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	_, lookErr := exec.LookPath(realredis.Binary)
-	withServer := lookErr == nil
 	if withServer {
 		say(w, "redis-server is on PATH: each lesson runs on it too, after the embedded Redis.")
 	}
@@ -93,6 +91,13 @@ func progress(names []string, passed int, failed bool) string {
 	fmt.Fprintf(&b, " (%d/%d)", passed, len(names))
 	return b.String()
 }
+
+// withServer says whether check runs the lessons on redis-server too:
+// when it is on PATH.
+var withServer = func() bool {
+	_, err := exec.LookPath(realredis.Binary)
+	return err == nil
+}()
 
 // results remembers, within one process, how each version of a lesson
 // fared: a lesson whose files have not changed is not run again.
