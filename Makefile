@@ -4,10 +4,10 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 LESSONS     := $(sort $(wildcard 0*-*))
 
 .DEFAULT_GOAL := help
-.PHONY: help demo redis telnet test lint golden
+.PHONY: help demo redis telnet test lint golden workshop check solutions
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 demo: ## replay the whole blog on the embedded Redis (needs only Go)
 	@go run ./scripts/demo
@@ -19,6 +19,7 @@ telnet: ## type commands to REDIS_ADDR by hand, as the blog does with telnet
 	@go run ./scripts/telnet
 
 test: ## run every test; real-redis-server runs are skipped if it is absent
+	@if [ -d .workshop/solutions ]; then echo "note: the lessons are workshop exercises (make workshop), so their tests fail until you write them: make check checks them one by one, make solutions brings back the reference"; fi
 	@command -v redis-server >/dev/null || echo "note: redis-server is not on PATH, so the tests against a real Redis are skipped (go test -v shows each skip); install it to run them: apt-get install redis-server, or brew install redis"
 	go test -count=1 ./...
 
@@ -27,5 +28,20 @@ lint: ## gofmt, go vet and staticcheck must all be clean
 	go vet ./...
 	go run $(STATICCHECK) ./...
 
+# make check 03: the words after check name the lessons to check.
+ifeq (check,$(firstword $(MAKECMDGOALS)))
+CHECK_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+$(eval $(CHECK_ARGS):;@:)
+endif
+
+workshop: ## turn each lesson's main.go into an exercise to write (make solutions undoes it)
+	@go run ./scripts/workshop
+
+check: ## check the lessons in order, stop at the first that fails (make check 03: one)
+	@go build -o .bin/workshop ./scripts/workshop && .bin/workshop check $(CHECK_ARGS)
+
+solutions: ## bring back the reference solutions (your files go to .workshop/yours)
+	@go run ./scripts/workshop -restore
+
 golden: ## rewrite the lessons' golden files from the sandbox, then check them on redis-server
-	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./internal/lessontest -args -update
+	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./scripts/workshop ./internal/lessontest -args -update
