@@ -34,14 +34,18 @@ CHECK_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
 $(eval $(CHECK_ARGS):;@:)
 endif
 
+# The workshop runs as a built program, not go run: a failed check is
+# then one message and make's exit line, without go run's.
+WORKSHOP := go build -o .bin/workshop$(if $(filter Windows_NT,$(OS)),.exe) ./scripts/workshop && .bin/workshop
+
 workshop: ## turn each lesson's main.go into an exercise to write (make solutions undoes it)
-	@go run ./scripts/workshop
+	@$(WORKSHOP)
 
 check: ## check the lessons in order, stop at the first that fails (make check 03: one)
-	@go build -o .bin/workshop ./scripts/workshop && .bin/workshop check $(CHECK_ARGS)
+	@$(WORKSHOP) check $(CHECK_ARGS)
 
 solutions: ## bring back the reference solutions (your files go to .workshop/yours)
-	@go run ./scripts/workshop -restore
+	@$(WORKSHOP) -restore
 
 golden: ## rewrite the lessons' golden files from the sandbox, then check them on redis-server
 	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./scripts/workshop ./internal/lessontest -args -update

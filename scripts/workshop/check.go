@@ -53,7 +53,11 @@ func check(w io.Writer, root string, args []string) (ok bool, err error) {
 		if len(names) == len(all) {
 			say(w, "Every lesson passes.")
 		} else {
-			say(w, "%s passes%s.", strings.Join(names, ", "), nextOf(all, names))
+			verb := "passes"
+			if len(names) > 1 {
+				verb = "pass"
+			}
+			say(w, "%s %s%s.", strings.Join(names, ", "), verb, nextOf(all, names))
 		}
 		return true, nil
 	}
