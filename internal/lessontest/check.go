@@ -27,7 +27,7 @@ func (s *script) fail(ts *testscript.TestScript, f *Failure, cmd string) {
 	if h, err := ReadHints(filepath.Dir(s.dir)); err == nil {
 		f.hints = h.Text
 	}
-	caught.Store(f)
+	s.caught = f
 	ts.Fatalf("%s", f.Message())
 }
 
@@ -61,41 +61,21 @@ func isRunOf(line, name string) bool {
 	return len(f) > 1 && f[0] == "exec" && strings.Contains(line, name)
 }
 
-// caught is the last failure that a script explained.
-var caught catch
-
-type catch struct {
-	mu sync.Mutex
-	f  *Failure
-}
-
-func (c *catch) Store(f *Failure) {
-	c.mu.Lock()
-	c.f = f
-	c.mu.Unlock()
-}
-
-func (c *catch) Load() *Failure {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.f
-}
-
 // quick is set by Check: commands that wait on the lesson give up
 // sooner (waitUntil), since a lesson being written may never answer.
 var quick bool
 
 // neverConnected is how long a waiting command gives a lesson to
 // connect, in a Check run.
-const neverConnected = 1500 * time.Millisecond
+const neverConnected = time.Second
 
 // Check runs the scripts of the lesson in dir for the workshop's stage
 // runner: the lesson's program is bin/<lesson>, built by the caller.
 // It runs on the sandbox, then, when withServer, on a real
-// redis-server; it stops at the first script that fails and returns
-// the failure, or nil when every script passes. Scripts run one at a
-// time, the lesson's own main story first (hints.txt "first:"), then
-// those that run it successfully, then the others.
+// redis-server, and returns the first failure, or nil when every
+// script passes. The scripts are in order: the lesson's own main story
+// first (hints.txt "first:"), then those that run it successfully,
+// then the others.
 func Check(dir, bin string, withServer bool) (*Failure, error) {
 	hints, err := ReadHints(dir)
 	if err != nil {
@@ -107,43 +87,72 @@ func Check(dir, bin string, withServer bool) (*Failure, error) {
 	}
 	lesson, checkWire, quick = filepath.Base(dir), true, true
 	tdir := filepath.Join(dir, "testdata")
+	type run struct {
+		b    backend
+		path string
+		f    *Failure
+		err  error
+	}
+	var runs []*run
 	for _, b := range backends {
-		if b.name == realredis.Binary && !withServer {
-			continue
+		if b.name != realredis.Binary || withServer {
+			for _, path := range scripts {
+				runs = append(runs, &run{b: b, path: path})
+			}
 		}
-		for _, path := range scripts {
-			caught.Store(nil)
-			rec := &recorder{}
-			work, err := os.MkdirTemp("", "lessontest-")
-			if err != nil {
-				return nil, err
-			}
-			testscript.RunT(rec, testscript.Params{
-				WorkdirRoot:         work,
-				Files:               []string{path},
-				RequireExplicitExec: true,
-				Setup:               withBin(setup(b, tdir, false), bin),
-				Condition: func(cond string) (bool, error) {
-					return cond == b.name, nil
-				},
-				Cmds: commands,
-			})
-			if !rec.failed {
-				os.RemoveAll(work)
-				continue
-			}
-			f := caught.Load()
-			if f == nil {
-				name := strings.TrimSuffix(filepath.Base(path), ".txtar")
-				f = fromLog(rec.log.String(), path, b.name,
-					filepath.Join(work, "script-"+name))
-			}
-			os.RemoveAll(work)
-			f.hints = hints.Text
-			return f, nil
+	}
+	// The scripts run side by side, a few at a time; the failure
+	// reported is the first in order.
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 4)
+	for _, r := range runs {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			r.f, r.err = checkScript(r.b, r.path, tdir, bin)
+		}()
+	}
+	wg.Wait()
+	for _, r := range runs {
+		if r.err != nil {
+			return nil, r.err
+		}
+		if r.f != nil {
+			r.f.hints = hints.Text
+			return r.f, nil
 		}
 	}
 	return nil, nil
+}
+
+// checkScript runs one script of a lesson on one backend.
+func checkScript(b backend, path, tdir, bin string) (*Failure, error) {
+	rec := &recorder{}
+	work, err := os.MkdirTemp("", "lessontest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	var s *script
+	testscript.RunT(rec, testscript.Params{
+		WorkdirRoot:         work,
+		Files:               []string{path},
+		RequireExplicitExec: true,
+		Setup:               withBin(setup(b, tdir, false), bin, &s),
+		Condition: func(cond string) (bool, error) {
+			return cond == b.name, nil
+		},
+		Cmds: commands,
+	})
+	if !rec.failed {
+		return nil, nil
+	}
+	if s != nil && s.caught != nil {
+		return s.caught, nil
+	}
+	name := strings.TrimSuffix(filepath.Base(path), ".txtar")
+	return fromLog(rec.log.String(), path, b.name, filepath.Join(work, "script-"+name)), nil
 }
 
 // ordered lists a lesson's scripts in the order Check runs them.
@@ -211,11 +220,13 @@ func runsWell(path, lesson string) bool {
 }
 
 // withBin puts the directory of the lessons' programs first on PATH.
-func withBin(f func(*testscript.Env) error, bin string) func(*testscript.Env) error {
+// It keeps the script's state in *s.
+func withBin(f func(*testscript.Env) error, bin string, s **script) func(*testscript.Env) error {
 	return func(env *testscript.Env) error {
 		if err := f(env); err != nil {
 			return err
 		}
+		*s = env.Values[scriptKey{}].(*script)
 		env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
 		// A lesson that waits for a reply that never comes (an inline
 		// command without its \n) gives up sooner than its usual 5s.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/txtar"
 
@@ -21,7 +22,9 @@ import (
 // lessons on the embedded Redis only: the lessons' own tests run them
 // on redis-server too.
 func TestExercisesProveThemselves(t *testing.T) {
+	start := time.Now()
 	root := copyRepo(t)
+	t.Logf("%v: the copy is made", time.Since(start))
 	names, err := lessons(root)
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +63,7 @@ func TestExercisesProveThemselves(t *testing.T) {
 	os.WriteFile(filepath.Join(root, names[0], "main.go"), exercises[names[0]], 0o666)
 
 	checkSample(t, root)
+	t.Logf("%v: make workshop, and the CRLF sample", time.Since(start))
 
 	for k := 0; k <= len(names); k++ {
 		out.Reset()
@@ -68,6 +72,7 @@ func TestExercisesProveThemselves(t *testing.T) {
 			t.Fatalf("make check: %v", err)
 		}
 		got := out.String()
+		t.Logf("%v: make check with %d references back", time.Since(start), k)
 		if k == len(names) {
 			if !ok || !strings.Contains(got, progress(names, k, false)) {
 				t.Fatalf("with every reference solution back, make check says:\n%s", got)
