@@ -9,10 +9,10 @@ BIN         := .bin
 EXE         := $(if $(filter Windows_NT,$(OS)),.exe,)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo redis tap telnet test lint golden clean
+.PHONY: help demo redis tap telnet test lint golden clean workshop check solutions
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 demo: ## replay the whole blog on the embedded Redis (needs only Go)
 	@go run ./scripts/demo
@@ -30,6 +30,7 @@ telnet: ## type commands to REDIS_ADDR by hand, as the blog does with telnet
 	@$(BIN)/telnet$(EXE)
 
 test: ## run every test; real-redis-server runs are skipped if it is absent
+	@if [ -d .workshop/solutions ]; then echo "note: the lessons are workshop exercises (make workshop), so their tests fail until you write them: make check checks them one by one, make solutions brings back the reference"; fi
 	@command -v redis-server >/dev/null || echo "note: redis-server is not on PATH, so the tests against a real Redis are skipped (go test -v shows each skip); install it to run them: apt-get install redis-server, or brew install redis"
 	go test -count=1 ./...
 
@@ -40,8 +41,27 @@ lint: ## gofmt, go vet (also for windows and darwin) and staticcheck must all be
 	GOOS=darwin go vet ./...
 	go run $(STATICCHECK) ./...
 
+# make check 03: the words after check name the lessons to check.
+ifeq (check,$(firstword $(MAKECMDGOALS)))
+CHECK_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+$(eval $(CHECK_ARGS):;@:)
+endif
+
+# The workshop runs as a built program, not go run: a failed check is
+# then one message and make's exit line, without go run's.
+WORKSHOP := go build -o $(BIN)/workshop$(EXE) ./scripts/workshop && $(BIN)/workshop$(EXE)
+
+workshop: ## turn each lesson's main.go into an exercise to write (make solutions undoes it)
+	@$(WORKSHOP)
+
+check: ## check the lessons in order, stop at the first that fails (make check 03: one)
+	@$(WORKSHOP) check $(CHECK_ARGS)
+
+solutions: ## bring back the reference solutions (your files go to .workshop/yours)
+	@$(WORKSHOP) -restore
+
 golden: ## rewrite the lessons' golden files from the sandbox, then check them on redis-server
-	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./internal/lessontest -args -update
+	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./scripts/workshop ./internal/lessontest -args -update
 
 clean: ## remove the built programs (.bin) and the demo's cached lesson binaries
 	@rm -rf $(BIN) && echo "removed $(BIN)/"

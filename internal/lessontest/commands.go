@@ -17,8 +17,12 @@ import (
 	"redis-by-hand/internal/resp"
 )
 
-// wait bounds every command that waits on the server.
-const wait = 10 * time.Second
+// wait bounds every command that waits on the server; quickWait
+// bounds those that wait on the lesson, in a Check run.
+const (
+	wait      = 10 * time.Second
+	quickWait = 3 * time.Second
+)
 
 var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"redis":      cmdRedis,
@@ -116,14 +120,42 @@ func cmdWaitsub(ts *testscript.TestScript, neg bool, args []string) {
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)
 	want := fmt.Sprintf(":%d\r\n", n)
-	deadline := time.Now().Add(wait)
-	for {
-		reply := do(ts, [][][]byte{{[]byte("PUBSUB"), []byte("NUMSUB"), []byte(args[0])}})[0]
-		if bytes.HasSuffix(reply, []byte(want)) {
-			return
+	var reply []byte
+	waitUntil(ts, func() bool {
+		reply = do(ts, [][][]byte{{[]byte("PUBSUB"), []byte("NUMSUB"), []byte(args[0])}})[0]
+		return bytes.HasSuffix(reply, []byte(want))
+	}, func() string {
+		return fmt.Sprintf("waitsub: not %d subscribers to %q %%s (PUBSUB NUMSUB: %q)", n, args[0], reply)
+	})
+}
+
+// waitUntil polls ok until it holds, for up to wait; then it fails
+// with the message that what returns, where %s says how long it
+// waited. In a Check run it gives up sooner: a lesson being written
+// may never connect, or may close its connection for good.
+func waitUntil(ts *testscript.TestScript, ok func() bool, what func() string) {
+	start := time.Now()
+	bound := wait
+	if quick {
+		bound = quickWait
+	}
+	var closed time.Time
+	s := scriptOf(ts)
+	for !ok() {
+		since := time.Since(start)
+		if since > bound {
+			ts.Fatalf(what(), "after "+bound.String())
 		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("waitsub: %d subscribers to %q after %v: %q", n, args[0], wait, reply)
+		if quick {
+			n, open := s.wire.count()
+			switch {
+			case n == 0 && since > neverConnected:
+				ts.Fatalf(what(), fmt.Sprintf("after %v, and the lesson never connected to REDIS_ADDR", since.Round(time.Millisecond)))
+			case n > 0 && open == 0 && closed.IsZero():
+				closed = time.Now()
+			case n > 0 && open == 0 && time.Since(closed) > time.Second:
+				ts.Fatalf(what(), "after the lesson closed its connection")
+			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -240,19 +272,14 @@ func cmdWaitlines(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)
-	deadline := time.Now().Add(wait)
-	for {
-		data, _ := os.ReadFile(ts.MkAbs(args[0]))
-		got := bytes.Count(data, []byte("\n"))
-		if got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("waitlines: %s has %d lines after %v, want %d:\n%s",
-				args[0], got, wait, n, data)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var data []byte
+	waitUntil(ts, func() bool {
+		data, _ = os.ReadFile(ts.MkAbs(args[0]))
+		return bytes.Count(data, []byte("\n")) >= n
+	}, func() string {
+		return fmt.Sprintf("waitlines: %s has %d lines %%s, want %d:\n%s",
+			args[0], bytes.Count(data, []byte("\n")), n, strings.ReplaceAll(string(data), "%", "%%"))
+	})
 }
 
 // wantmsg FILE CHANNEL DATAFILE checks that FILE has the line printed

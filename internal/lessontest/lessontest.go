@@ -143,9 +143,10 @@ type script struct {
 	dir     string // where the .txtar files are, for golden updates
 	update  bool
 	stop    func()
-	server  string // the backend's own address
-	tap     string // the tap's address, REDIS_ADDR at the start
-	wire    *wire  // what crossed the tap
+	server  string   // the backend's own address
+	tap     string   // the tap's address, REDIS_ADDR at the start
+	wire    *wire    // what crossed the tap
+	caught  *Failure // what made the script fail, when a command explained it
 }
 
 type scriptKey struct{}
