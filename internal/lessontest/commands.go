@@ -25,6 +25,7 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"waitsub":    cmdWaitsub,
 	"stopredis":  cmdStopredis,
 	"blackhole":  cmdBlackhole,
+	"fake":       cmdFake,
 	"freeport":   cmdFreeport,
 	"gen":        cmdGen,
 	"writebytes": cmdWritebytes,
