@@ -34,12 +34,12 @@ func TestHostileReplies(t *testing.T) {
 		alloc           uint64 // at most this many bytes allocated
 	}{
 		{"$9223372036854775807\r\n", "a",
-			`"$9223372036854775807\r\n": no length in -1..64Mi`, 1 << 20},
+			`"$9223372036854775807\r\n": length not in -1..64Mi`, 1 << 20},
 		{"$1000000000000\r\n", "a",
-			`"$1000000000000\r\n": no length in -1..64Mi`, 1 << 20},
+			`"$1000000000000\r\n": length not in -1..64Mi`, 1 << 20},
 		{"", "*1\r\n", "arrays nested over 8 deep", 1 << 20},
 		{"*2147483647\r\n", ":1\r\n",
-			`"*2147483647\r\n": no length in -1..64Mi`, 1 << 20},
+			`"*2147483647\r\n": length not in -1..64Mi`, 1 << 20},
 		{"", "a", "a line of over 4096 bytes", 1 << 20},
 		// The most a reply may hold: 64 MiB, in an array or a bulk
 		// string. Copies and growth make that some 600 MiB in all,

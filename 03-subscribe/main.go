@@ -67,7 +67,7 @@ func readReply(r *bufio.Reader, depth int) (string, error) {
 	}
 	n, err := strconv.Atoi(line[1 : len(line)-2])
 	if err != nil || n < -1 || n > 64<<20 {
-		return line, fmt.Errorf("%q: no length in -1..64Mi", line)
+		return line, fmt.Errorf("%q: length not in -1..64Mi", line)
 	}
 	if line[0] == '$' && n >= 0 {
 		// Bulk string: n bytes of any value, then `\r\n`.

@@ -87,7 +87,7 @@ func readInto(r *bufio.Reader, raw *bytes.Buffer, depth int, resp3 bool) error {
 	}
 	n, err := strconv.Atoi(body)
 	if err != nil || n < -1 || n > MaxLen {
-		return protocolf("%q: no length in -1..%dMi", line, MaxLen>>20)
+		return protocolf("%q: length not in -1..%dMi", line, MaxLen>>20)
 	}
 	switch head {
 	case '$', '!', '=':
