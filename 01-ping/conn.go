@@ -94,12 +94,14 @@ func readLine(r *bufio.Reader) (string, error) {
 		return "", fmt.Errorf("a line of over %d bytes", r.Size())
 	case err != nil:
 		return string(line), err
+	case string(line) == "\r\n" || string(line) == "\n":
+		return "", fmt.Errorf("%q: an empty line has no type "+
+			"byte", line)
 	case len(line) < 3 || line[len(line)-2] != '\r':
-		return "", fmt.Errorf("%q is not a RESP line: a type "+
-			"byte, then text, then \\r\\n", line)
+		return "", fmt.Errorf("%q: a line must end in \\r\\n", line)
 	case !strings.Contains("+-:$*", string(line[:1])):
-		return "", fmt.Errorf("%q is not a RESP line: no reply "+
-			"type starts with %q", line, line[:1])
+		return "", fmt.Errorf("%q: no reply type starts with %q",
+			line, line[:1])
 	}
 	return string(line), nil
 }

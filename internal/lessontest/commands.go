@@ -29,6 +29,7 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"waitsub":    cmdWaitsub,
 	"stopredis":  cmdStopredis,
 	"blackhole":  cmdBlackhole,
+	"fake":       cmdFake,
 	"freeport":   cmdFreeport,
 	"waitbound":  cmdWaitbound,
 	"gen":        cmdGen,

@@ -27,6 +27,8 @@
 //	                                 reply becomes a quoted line of FILE
 //	blackhole                        point REDIS_ADDR at a server that
 //	                                 accepts and never answers
+//	fake [-drip D] TEXT [MORE N]     point REDIS_ADDR at a server that
+//	                                 answers TEXT, then MORE N times
 //	freeport                         point REDIS_ADDR at a free port
 //	gen FILE SIZE                    write SIZE bytes holding every value
 //	writebytes FILE TEXT             write TEXT with Go escapes (\r\n...)

@@ -58,7 +58,7 @@ func main() {
 
 	r := bufio.NewReader(conn)
 	for {
-		reply, err := resp.ReadReply(r)
+		reply, err := resp.ReadReply3(r)
 		if err == io.EOF || errors.Is(err, syscall.ECONNRESET) && len(reply) == 0 {
 			// The end, at a reply boundary: after our Ctrl-D, or
 			// the server's own (QUIT, a protocol error, shutdown),
