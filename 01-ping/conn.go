@@ -27,7 +27,7 @@ var (
 	lesson = strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe")
 	// addr is REDIS_ADDR (host:port), or defaultAddr.
 	addr = defaultAddr
-	// timeout bounds the dial and each wait for a reply:
+	// timeout bounds the dial, then the whole conversation:
 	// REDIS_TIMEOUT (a Go duration such as 500ms), or 5s.
 	timeout = 5 * time.Second
 )
@@ -75,6 +75,18 @@ func startOne() string {
 		return "start one with: REDIS_ADDR=" + addr + " make redis"
 	}
 	return "is Redis running there, and is REDIS_ADDR right?"
+}
+
+// inlineArg returns s if it can travel in an inline command, or
+// exits: a blank would split it in two, a quote would be parsed,
+// and a line break would end the command early. Lesson 04 shows
+// the RESP array that carries any bytes.
+func inlineArg(what, s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\r\n\v\f\"'") {
+		fail("an inline command cannot carry the %s %q: it must "+
+			"be non-empty, without blanks or quotes", what, s)
+	}
+	return s
 }
 
 // send writes msg, all of it, or exits.

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -19,7 +18,7 @@ import (
 func main() {
 	channel := "messages"
 	if len(os.Args) > 1 {
-		channel = os.Args[1]
+		channel = inlineArg("channel", os.Args[1])
 	}
 	conn := connect()
 
@@ -54,15 +53,13 @@ func main() {
 	}
 }
 
-// readReply reads one whole reply. The blog's read(100) returns
-// what has arrived: half a reply, or two. A driver reads the type
-// and the length, then that much, within bounds (docs/resp.md).
+// readReply reads one whole reply, within bounds (docs/resp.md).
 func readReply(r *bufio.Reader, depth int) (string, error) {
 	if depth > 8 {
 		return "", fmt.Errorf("arrays nested over 8 deep")
 	}
 	line, err := readLine(r)
-	if err != nil || strings.Contains("+-:", line[:1]) {
+	if err != nil || line[0] != '$' && line[0] != '*' {
 		return line, err // simple string, error, integer: one line
 	}
 	n, err := strconv.Atoi(line[1 : len(line)-2])

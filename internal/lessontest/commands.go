@@ -171,14 +171,21 @@ func cmdStopredis(ts *testscript.TestScript, neg bool, args []string) {
 	scriptOf(ts).stop()
 }
 
-// blackhole points REDIS_ADDR at a server that accepts connections and
-// never answers.
+// blackhole [FILE] points REDIS_ADDR at a server that accepts
+// connections and never answers. With FILE, it adds a line to FILE as
+// it accepts each one, for waitlines.
 func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 0 {
-		ts.Fatalf("usage: blackhole")
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: blackhole [FILE]")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
+	var log *os.File
+	if len(args) == 1 {
+		log, err = os.Create(ts.MkAbs(args[0]))
+		ts.Check(err)
+		ts.Defer(func() { log.Close() })
+	}
 	done := make(chan struct{})
 	var conns []net.Conn
 	go func() {
@@ -189,6 +196,9 @@ func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
 				break
 			}
 			conns = append(conns, c)
+			if log != nil {
+				fmt.Fprintln(log, "accepted")
+			}
 		}
 		for _, c := range conns {
 			c.Close()
