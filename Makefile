@@ -21,7 +21,7 @@ redis: ## serve the embedded Redis on REDIS_ADDR (default 127.0.0.1:6379)
 	@go build -o $(BIN)/redis$(EXE) ./scripts/redis
 	@$(BIN)/redis$(EXE)
 
-tap: ## show every byte between a client and REDIS_ADDR (listens on TAP_ADDR, default 127.0.0.1:6380)
+tap: ## show every byte between a client and REDIS_ADDR (listens on TAP_ADDR, default 127.0.0.1:6390)
 	@go build -o $(BIN)/tap$(EXE) ./scripts/tap
 	@$(BIN)/tap$(EXE)
 

@@ -130,7 +130,9 @@ func checkExcerpt(t *testing.T, where, file, body string) {
 		return
 	}
 	if !strings.Contains(string(code), body) {
-		t.Errorf("%s: this excerpt is no longer in %s, word for word:\n%s", where, file, body)
+		t.Errorf("%s: this excerpt is no longer in %s, word for word "+
+			"(expected while you try an edit from a page: `make check NN` "+
+			"checks the lesson alone, and git checkout restores it):\n%s", where, file, body)
 	}
 }
 
