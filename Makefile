@@ -2,30 +2,67 @@
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 LESSONS     := $(sort $(wildcard 0*-*))
+# Programs that run until Ctrl-C are built into .bin and run from
+# there: under `go run`, an interrupted program makes go run (and then
+# make) print an error line although the program itself exited 0.
+BIN         := .bin
+EXE         := $(if $(filter Windows_NT,$(OS)),.exe,)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo redis telnet test lint golden
+.PHONY: help demo redis tap telnet test lint golden clean workshop check solutions
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 demo: ## replay the whole blog on the embedded Redis (needs only Go)
 	@go run ./scripts/demo
 
 redis: ## serve the embedded Redis on REDIS_ADDR (default 127.0.0.1:6379)
-	@go run ./scripts/redis
+	@go build -o $(BIN)/redis$(EXE) ./scripts/redis
+	@$(BIN)/redis$(EXE)
+
+tap: ## show every byte between a client and REDIS_ADDR (listens on TAP_ADDR, default 127.0.0.1:6390)
+	@go build -o $(BIN)/tap$(EXE) ./scripts/tap
+	@$(BIN)/tap$(EXE)
 
 telnet: ## type commands to REDIS_ADDR by hand, as the blog does with telnet
-	@go run ./scripts/telnet
+	@go build -o $(BIN)/telnet$(EXE) ./scripts/telnet
+	@$(BIN)/telnet$(EXE)
 
 test: ## run every test; real-redis-server runs are skipped if it is absent
+	@if [ -d .workshop/solutions ]; then echo "note: the lessons are workshop exercises (make workshop), so their tests fail until you write them: make check checks them one by one, make solutions brings back the reference"; fi
 	@command -v redis-server >/dev/null || echo "note: redis-server is not on PATH, so the tests against a real Redis are skipped (go test -v shows each skip); install it to run them: apt-get install redis-server, or brew install redis"
 	go test -count=1 ./...
 
-lint: ## gofmt, go vet and staticcheck must all be clean
+lint: ## gofmt, go vet (also for windows and darwin) and staticcheck must all be clean
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	GOOS=windows go vet ./...
+	GOOS=darwin go vet ./...
 	go run $(STATICCHECK) ./...
 
+# make check 03: the words after check name the lessons to check.
+ifeq (check,$(firstword $(MAKECMDGOALS)))
+CHECK_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+$(eval $(CHECK_ARGS):;@:)
+endif
+
+# The workshop runs as a built program, not go run: a failed check is
+# then one message and make's exit line, without go run's.
+WORKSHOP := go build -o $(BIN)/workshop$(EXE) ./scripts/workshop && $(BIN)/workshop$(EXE)
+
+workshop: ## turn each lesson's main.go into an exercise to write (make solutions undoes it)
+	@$(WORKSHOP)
+
+check: ## check the lessons in order, stop at the first that fails (make check 03: one)
+	@$(WORKSHOP) check $(CHECK_ARGS)
+
+solutions: ## bring back the reference solutions (your files go to .workshop/yours)
+	@$(WORKSHOP) -restore
+
 golden: ## rewrite the lessons' golden files from the sandbox, then check them on redis-server
-	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./internal/lessontest -args -update
+	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./scripts/workshop ./internal/lessontest -args -update
+
+clean: ## remove the built programs (.bin) and the demo's cached lesson binaries
+	@rm -rf $(BIN) && echo "removed $(BIN)/"
+	@go run ./scripts/demo -clean

@@ -9,6 +9,7 @@ import (
 )
 
 func main() {
+	// Dial REDIS_ADDR (conn.go): a client is a TCP connection.
 	conn := connect()
 
 	// The blog's first message. It is not RESP: a line that

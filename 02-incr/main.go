@@ -7,19 +7,14 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"strings"
 )
 
 func main() {
+	// The key travels inline, so it may hold no blank, quote or
+	// line break: inlineArg (conn.go) refuses those.
 	key := "my-key"
 	if len(os.Args) > 1 {
-		key = os.Args[1]
-	}
-	// A blank would split the key in two, and a line break would
-	// end the command early: lesson 04 shows what carries them.
-	if key == "" || strings.ContainsAny(key, " \t\r\n\v\f\"'") {
-		fail("an inline command cannot carry the key %q: it must "+
-			"be non-empty, without blanks or quotes", key)
+		key = inlineArg("key", os.Args[1])
 	}
 	conn := connect()
 

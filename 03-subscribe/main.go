@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -19,7 +18,7 @@ import (
 func main() {
 	channel := "messages"
 	if len(os.Args) > 1 {
-		channel = os.Args[1]
+		channel = inlineArg("channel", os.Args[1])
 	}
 	conn := connect()
 
@@ -54,24 +53,25 @@ func main() {
 	}
 }
 
-// readReply reads one whole reply. The blog's read(100) returns
-// what has arrived: half a reply, or two. A driver reads the type
-// and the length, then that much, within bounds (docs/resp.md).
+// readReply reads one whole reply, within bounds (docs/resp.md).
 func readReply(r *bufio.Reader, depth int) (string, error) {
+	if depth > 8 {
+		return "", fmt.Errorf("arrays nested over 8 deep")
+	}
 	line, err := readLine(r)
-	if err != nil || strings.Contains("+-:", line[:1]) {
+	if err != nil || line[0] != '$' && line[0] != '*' {
 		return line, err // simple string, error, integer: one line
 	}
 	n, err := strconv.Atoi(line[1 : len(line)-2])
-	if err != nil || n < -1 || n > 64<<20 || depth > 8 {
-		return line, fmt.Errorf("bad or too large: %q", line)
+	if err != nil || n < -1 || n > 64<<20 {
+		return line, fmt.Errorf("%q: length not in -1..64Mi", line)
 	}
 	if line[0] == '$' && n >= 0 {
 		// Bulk string: n bytes of any value, then `\r\n`.
 		data := make([]byte, n+2)
 		k, err := io.ReadFull(r, data)
 		if err == nil && string(data[n:]) != "\r\n" {
-			err = fmt.Errorf("$%d data ends in %q", n, data[n:])
+			err = fmt.Errorf("%q: no \\r\\n after the data", line)
 		}
 		return line + string(data[:k]), err
 	}

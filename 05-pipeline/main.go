@@ -14,6 +14,8 @@ import (
 )
 
 func main() {
+	// -n INCRs: up to 10 are few enough to print their bytes;
+	// more are enough to time.
 	n := flag.Int("n", 10000, "how many INCRs; 10 or fewer "+
 		"print their bytes instead of timings")
 	flag.Parse()
@@ -21,6 +23,9 @@ func main() {
 		fail("-n must be at least 1")
 	}
 	show := *n <= 10
+
+	// One connection for both ways, and one command, encoded
+	// once as lesson 04 does.
 	conn := connect()
 	r := bufio.NewReader(conn)
 	cmd := encode("INCR", "my-key")
@@ -55,6 +60,7 @@ func main() {
 	}
 	piped := time.Since(start)
 
+	// Too many to print: the timings instead.
 	if !show {
 		rate := func(d time.Duration) float64 {
 			return float64(*n) / d.Seconds()

@@ -27,7 +27,7 @@ var (
 	lesson = strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe")
 	// addr is REDIS_ADDR (host:port), or defaultAddr.
 	addr = defaultAddr
-	// timeout bounds the dial and each wait for a reply:
+	// timeout bounds the dial, then the whole conversation:
 	// REDIS_TIMEOUT (a Go duration such as 500ms), or 5s.
 	timeout = 5 * time.Second
 )
@@ -77,6 +77,18 @@ func startOne() string {
 	return "is Redis running there, and is REDIS_ADDR right?"
 }
 
+// inlineArg returns s if it can travel in an inline command, or
+// exits: a blank would split it in two, a quote would be parsed,
+// and a line break would end the command early. Lesson 04 shows
+// the RESP array that carries any bytes.
+func inlineArg(what, s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\r\n\v\f\"'") {
+		fail("an inline command cannot carry the %s %q: it must "+
+			"be non-empty, without blanks or quotes", what, s)
+	}
+	return s
+}
+
 // send writes msg, all of it, or exits.
 func send(conn net.Conn, msg string) {
 	if _, err := io.WriteString(conn, msg); err != nil {
@@ -94,12 +106,14 @@ func readLine(r *bufio.Reader) (string, error) {
 		return "", fmt.Errorf("a line of over %d bytes", r.Size())
 	case err != nil:
 		return string(line), err
+	case string(line) == "\r\n" || string(line) == "\n":
+		return "", fmt.Errorf("%q: an empty line has no type "+
+			"byte", line)
 	case len(line) < 3 || line[len(line)-2] != '\r':
-		return "", fmt.Errorf("%q is not a RESP line: a type "+
-			"byte, then text, then \\r\\n", line)
+		return "", fmt.Errorf("%q: a line must end in \\r\\n", line)
 	case !strings.Contains("+-:$*", string(line[:1])):
-		return "", fmt.Errorf("%q is not a RESP line: no reply "+
-			"type starts with %q", line, line[:1])
+		return "", fmt.Errorf("%q: no reply type starts with %q",
+			line, line[:1])
 	}
 	return string(line), nil
 }

@@ -22,6 +22,7 @@ import (
 )
 
 func main() {
+	// Where to serve HTTP: the first argument, or port 8080.
 	listen := "127.0.0.1:8080"
 	if len(os.Args) > 1 {
 		listen = os.Args[1]
@@ -42,11 +43,14 @@ func main() {
 	fmt.Printf("Received: %q\n", reply)
 	check(reply, "+PONG\r\n")
 
-	// Ctrl-C or SIGTERM: finish the requests under way, then
-	// close the Redis connection.
+	// Ctrl-C or SIGTERM ends the server, below.
 	ctx, stop := signal.NotifyContext(context.Background(),
 		os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	// Every request goes to hits, on the one connection. Listen
+	// first, to fail at once on a port in use, then serve on a
+	// goroutine of its own.
 	srv := &http.Server{
 		Addr:              listen,
 		Handler:           hits(conn, r, os.Stdout),
@@ -65,6 +69,8 @@ func main() {
 		}
 	}()
 
+	// Until Ctrl-C: then let the requests under way finish, and
+	// close the Redis connection.
 	<-ctx.Done()
 	srv.Shutdown(context.Background())
 	fmt.Println("Close the connection")
@@ -83,6 +89,9 @@ func hits(conn net.Conn, r *bufio.Reader,
 	// overlap, at the price of more code and more sockets.
 	var mu sync.Mutex
 	mux := http.NewServeMux()
+	// POST /somethings: the key from the JSON body, INCR, and
+	// the count as JSON. Bad input gets a 4xx and a one-line
+	// JSON error, and never reaches Redis.
 	mux.HandleFunc("/somethings", func(w http.ResponseWriter,
 		req *http.Request) {
 		if req.Method != http.MethodPost {
@@ -134,6 +143,7 @@ func hits(conn net.Conn, r *bufio.Reader,
 		}
 		answer(w, http.StatusOK, "hits", n)
 	})
+	// Any other path: 404, in JSON too.
 	mux.HandleFunc("/", func(w http.ResponseWriter,
 		req *http.Request) {
 		answer(w, http.StatusNotFound, "error",

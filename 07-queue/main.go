@@ -61,6 +61,8 @@ func push(jobs []string) {
 // BRPOP at a time. BRPOP blocks inside Redis until a job comes,
 // or for secs seconds; 0 means for ever.
 func work(secs string) {
+	// The block time, checked before connecting: seconds, with
+	// decimals if need be; 0 waits for ever.
 	block, err := strconv.ParseFloat(secs, 64)
 	if err != nil || block < 0 || block > 1e6 {
 		fail("%q is not a number of seconds, such as 0 or 1.5",
@@ -74,6 +76,7 @@ func work(secs string) {
 	defer stop()
 	context.AfterFunc(ctx, func() { conn.Close() })
 
+	// One BRPOP per job, until the block time passes with none.
 	msg := encode("BRPOP", "jobs", secs)
 	r := bufio.NewReader(conn)
 	for {
@@ -127,20 +130,23 @@ func encode(args ...string) string {
 // readReply reads one whole reply, as lesson 03 does: the type
 // and the length, then that much, within bounds.
 func readReply(r *bufio.Reader, depth int) (string, error) {
+	if depth > 8 {
+		return "", fmt.Errorf("arrays nested over 8 deep")
+	}
 	line, err := readLine(r)
-	if err != nil || strings.Contains("+-:", line[:1]) {
+	if err != nil || line[0] != '$' && line[0] != '*' {
 		return line, err // simple string, error, integer: one line
 	}
 	n, err := strconv.Atoi(line[1 : len(line)-2])
-	if err != nil || n < -1 || n > 64<<20 || depth > 8 {
-		return line, fmt.Errorf("bad or too large: %q", line)
+	if err != nil || n < -1 || n > 64<<20 {
+		return line, fmt.Errorf("%q: length not in -1..64Mi", line)
 	}
 	if line[0] == '$' && n >= 0 {
 		// Bulk string: n bytes of any value, then `\r\n`.
 		data := make([]byte, n+2)
 		k, err := io.ReadFull(r, data)
 		if err == nil && string(data[n:]) != "\r\n" {
-			err = fmt.Errorf("$%d data ends in %q", n, data[n:])
+			err = fmt.Errorf("%q: no \\r\\n after the data", line)
 		}
 		return line + string(data[:k]), err
 	}

@@ -21,6 +21,7 @@ import (
 )
 
 func main() {
+	// -ping: how long a silence lasts before the health check.
 	ping := flag.Duration("ping", 5*time.Second,
 		"send a health-check PING after this long with no message")
 	flag.Parse()
@@ -52,6 +53,8 @@ func main() {
 	fmt.Printf("Received: %q\n", reply)
 	check(reply, confirm)
 
+	// Then listen until the connection fails, dial and subscribe
+	// again, and listen again: only Ctrl-C ends the loop.
 	for {
 		err := listen(ctx, conn, r, *ping)
 		if ctx.Err() != nil {
@@ -126,6 +129,7 @@ func listen(ctx context.Context, conn net.Conn, r *bufio.Reader,
 // that is starting up. It returns nil if ctx ends first.
 func redial(ctx context.Context, msg string,
 	why error) (net.Conn, *bufio.Reader) {
+	// Say what happened and how long we wait, wait, and try.
 	say := fmt.Sprintf("lost %s: %s", addr, short(why))
 	wait := 100 * time.Millisecond
 	for {
@@ -198,20 +202,23 @@ func encode(args ...string) string {
 // readReply reads one whole reply, as lesson 03 does: the type
 // and the length, then that much, within bounds.
 func readReply(r *bufio.Reader, depth int) (string, error) {
+	if depth > 8 {
+		return "", fmt.Errorf("arrays nested over 8 deep")
+	}
 	line, err := readLine(r)
-	if err != nil || strings.Contains("+-:", line[:1]) {
+	if err != nil || line[0] != '$' && line[0] != '*' {
 		return line, err // simple string, error, integer: one line
 	}
 	n, err := strconv.Atoi(line[1 : len(line)-2])
-	if err != nil || n < -1 || n > 64<<20 || depth > 8 {
-		return line, fmt.Errorf("bad or too large: %q", line)
+	if err != nil || n < -1 || n > 64<<20 {
+		return line, fmt.Errorf("%q: length not in -1..64Mi", line)
 	}
 	if line[0] == '$' && n >= 0 {
 		// Bulk string: n bytes of any value, then `\r\n`.
 		data := make([]byte, n+2)
 		k, err := io.ReadFull(r, data)
 		if err == nil && string(data[n:]) != "\r\n" {
-			err = fmt.Errorf("$%d data ends in %q", n, data[n:])
+			err = fmt.Errorf("%q: no \\r\\n after the data", line)
 		}
 		return line + string(data[:k]), err
 	}

@@ -130,7 +130,9 @@ func checkExcerpt(t *testing.T, where, file, body string) {
 		return
 	}
 	if !strings.Contains(string(code), body) {
-		t.Errorf("%s: this excerpt is no longer in %s, word for word:\n%s", where, file, body)
+		t.Errorf("%s: this excerpt is no longer in %s, word for word "+
+			"(expected while you try an edit from a page: `make check NN` "+
+			"checks the lesson alone, and git checkout restores it):\n%s", where, file, body)
 	}
 }
 
@@ -318,6 +320,9 @@ func lessonProblems(dir string) (problems []string, lessons int) {
 		if !strings.Contains(head, "]("+blogURL+")") && !strings.Contains(head, "]("+seriesURL+")") {
 			bad("docs/%s.md does not link, before its first section, "+
 				"to the blog step it retraces (%s) or the series post it extends", name, blogURL)
+		}
+		if !strings.Contains(head, "](resp.md)") {
+			bad("docs/%s.md does not link resp.md before its first section", name)
 		}
 		if i > 0 && !strings.Contains(head, "Previous: ["+names[i-1]+"]("+names[i-1]+".md)") {
 			bad("docs/%s.md has no link Previous: [%s](%s.md)", name, names[i-1], names[i-1])

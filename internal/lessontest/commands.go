@@ -17,15 +17,21 @@ import (
 	"redis-by-hand/internal/resp"
 )
 
-// wait bounds every command that waits on the server.
-const wait = 10 * time.Second
+// wait bounds every command that waits on the server; quickWait
+// bounds those that wait on the lesson, in a Check run.
+const (
+	wait      = 10 * time.Second
+	quickWait = 3 * time.Second
+)
 
 var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"redis":      cmdRedis,
 	"waitsub":    cmdWaitsub,
 	"stopredis":  cmdStopredis,
 	"blackhole":  cmdBlackhole,
+	"fake":       cmdFake,
 	"freeport":   cmdFreeport,
+	"waitbound":  cmdWaitbound,
 	"gen":        cmdGen,
 	"writebytes": cmdWritebytes,
 	"waitlines":  cmdWaitlines,
@@ -34,7 +40,6 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"subscribe":  cmdSubscribe,
 	"golden":     cmdGolden,
 	"http":       cmdHTTP,
-	"httpaddr":   cmdHTTPAddr,
 	"canrestart": cmdCanrestart,
 	"startredis": cmdStartredis,
 	"openredis":  cmdOpenredis,
@@ -121,14 +126,42 @@ func cmdWaitsub(ts *testscript.TestScript, neg bool, args []string) {
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)
 	want := fmt.Sprintf(":%d\r\n", n)
-	deadline := time.Now().Add(wait)
-	for {
-		reply := do(ts, [][][]byte{{[]byte("PUBSUB"), []byte("NUMSUB"), []byte(args[0])}})[0]
-		if bytes.HasSuffix(reply, []byte(want)) {
-			return
+	var reply []byte
+	waitUntil(ts, func() bool {
+		reply = do(ts, [][][]byte{{[]byte("PUBSUB"), []byte("NUMSUB"), []byte(args[0])}})[0]
+		return bytes.HasSuffix(reply, []byte(want))
+	}, func() string {
+		return fmt.Sprintf("waitsub: not %d subscribers to %q %%s (PUBSUB NUMSUB: %q)", n, args[0], reply)
+	})
+}
+
+// waitUntil polls ok until it holds, for up to wait; then it fails
+// with the message that what returns, where %s says how long it
+// waited. In a Check run it gives up sooner: a lesson being written
+// may never connect, or may close its connection for good.
+func waitUntil(ts *testscript.TestScript, ok func() bool, what func() string) {
+	start := time.Now()
+	bound := wait
+	if quick {
+		bound = quickWait
+	}
+	var closed time.Time
+	s := scriptOf(ts)
+	for !ok() {
+		since := time.Since(start)
+		if since > bound {
+			ts.Fatalf(what(), "after "+bound.String())
 		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("waitsub: %d subscribers to %q after %v: %q", n, args[0], wait, reply)
+		if quick {
+			n, open := s.wire.count()
+			switch {
+			case n == 0 && since > neverConnected:
+				ts.Fatalf(what(), fmt.Sprintf("after %v, and the lesson never connected to REDIS_ADDR", since.Round(time.Millisecond)))
+			case n > 0 && open == 0 && closed.IsZero():
+				closed = time.Now()
+			case n > 0 && open == 0 && time.Since(closed) > time.Second:
+				ts.Fatalf(what(), "after the lesson closed its connection")
+			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -143,14 +176,21 @@ func cmdStopredis(ts *testscript.TestScript, neg bool, args []string) {
 	scriptOf(ts).stop()
 }
 
-// blackhole points REDIS_ADDR at a server that accepts connections and
-// never answers.
+// blackhole [FILE] points REDIS_ADDR at a server that accepts
+// connections and never answers. With FILE, it adds a line to FILE as
+// it accepts each one, for waitlines.
 func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 0 {
-		ts.Fatalf("usage: blackhole")
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: blackhole [FILE]")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
+	var log *os.File
+	if len(args) == 1 {
+		log, err = os.Create(ts.MkAbs(args[0]))
+		ts.Check(err)
+		ts.Defer(func() { log.Close() })
+	}
 	done := make(chan struct{})
 	var conns []net.Conn
 	go func() {
@@ -161,6 +201,9 @@ func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
 				break
 			}
 			conns = append(conns, c)
+			if log != nil {
+				fmt.Fprintln(log, "accepted")
+			}
 		}
 		for _, c := range conns {
 			c.Close()
@@ -170,16 +213,44 @@ func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("REDIS_ADDR", ln.Addr().String())
 }
 
-// freeport points REDIS_ADDR at a free loopback port, for a server the
-// script starts itself.
+// freeport [VAR] points REDIS_ADDR (or VAR) at a free loopback port,
+// for a server the script starts itself.
 func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 0 {
-		ts.Fatalf("usage: freeport")
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: freeport [VAR]")
+	}
+	name := "REDIS_ADDR"
+	if len(args) == 1 {
+		name = args[0]
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
-	ts.Setenv("REDIS_ADDR", ln.Addr().String())
+	ts.Setenv(name, ln.Addr().String())
 	ln.Close()
+}
+
+// waitbound VAR waits until a program started in the background
+// listens on the address in VAR. It never connects (a connection
+// would show in what a tap prints): it only tries to bind there.
+func cmdWaitbound(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitbound VAR")
+	}
+	addr := ts.Getenv(args[0])
+	deadline := time.Now().Add(wait)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			ln.Close()
+		}
+		if redisaddr.InUse(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitbound: nothing listens on %s after %v", addr, wait)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // gen FILE SIZE writes SIZE bytes that cycle through every byte value,
@@ -217,19 +288,14 @@ func cmdWaitlines(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)
-	deadline := time.Now().Add(wait)
-	for {
-		data, _ := os.ReadFile(ts.MkAbs(args[0]))
-		got := bytes.Count(data, []byte("\n"))
-		if got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("waitlines: %s has %d lines after %v, want %d:\n%s",
-				args[0], got, wait, n, data)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var data []byte
+	waitUntil(ts, func() bool {
+		data, _ = os.ReadFile(ts.MkAbs(args[0]))
+		return bytes.Count(data, []byte("\n")) >= n
+	}, func() string {
+		return fmt.Sprintf("waitlines: %s has %d lines %%s, want %d:\n%s",
+			args[0], bytes.Count(data, []byte("\n")), n, strings.ReplaceAll(string(data), "%", "%%"))
+	})
 }
 
 // wantmsg FILE CHANNEL DATAFILE checks that FILE has the line printed

@@ -30,11 +30,12 @@ func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
 			return
 		}
 		if wire := s.wire.check(got); wire != "" {
-			ts.Fatalf("%s", mismatch(
-				fmt.Sprintf("%s: %s differs from the bytes on the wire", lesson, args[0]),
-				wire, got, s.wire.record(got),
-				"(Send: must print exactly the bytes written, Received: exactly "+
-					"bytes read, in order; make golden records nothing else)"))
+			f := compare(wire, got)
+			f.Header = fmt.Sprintf("%s differs from the bytes on the wire", args[0])
+			f.Wire = s.wire.record(got)
+			f.Footer = "(Send: must print exactly the bytes written, Received: exactly " +
+				"bytes read, in order; make golden records nothing else)"
+			s.fail(ts, f, "golden "+strings.Join(args, " "))
 		}
 	}
 	switch {
@@ -44,19 +45,45 @@ func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
 			updateArchive(ts, filepath.Join(s.dir, ts.Name()+".txtar"), args[1], got)
 		}
 	case got != want:
-		ts.Fatalf("%s", mismatch(
-			fmt.Sprintf("%s: %s differs from %s in testdata/%s.txtar", lesson, args[0], args[1], ts.Name()),
-			want, got, s.wire.record(got),
-			"(if you changed what the lesson should print on purpose, run: make golden)"))
+		f := compare(want, got)
+		f.Header = fmt.Sprintf("%s differs from %s in testdata/%s.txtar", args[0], args[1], ts.Name())
+		f.Wire = s.wire.record(got)
+		f.Footer = "(if you changed what the lesson should print on purpose, run: make golden)"
+		s.fail(ts, f, "golden "+strings.Join(args, " "))
 	default:
 		lie()
 	}
 }
 
-// mismatch explains how got differs from want, for a reader who edited
-// a lesson and ran make test: the header, the first differing line of
-// each with a caret, the wire record, hints, and the footer.
-func mismatch(header, want, got, record, footer string) string {
+// A Failure is one failed step of a lesson's script, in parts: make
+// test shows all of them (Message), make check a short form (Brief).
+// Both come from here, so the two always say the same thing.
+type Failure struct {
+	Lesson  string // 01-ping
+	Backend string // sandbox or redis-server
+	Script  string // testdata/ping.txtar
+	Line    int    // of the script: the step that ran the lesson
+	Step    string // that step, "exec 01-ping"
+
+	// A comparison: what differs, and where.
+	Header    string // "stdout differs from stdout.golden in ..."
+	At        int    // the output's line with the first difference
+	Want, Got string // that line of each
+	Col       int    // the caret's column, in runes
+	Wire      string // what the connection carried, or ""
+	Mistakes  []string
+	Footer    string
+
+	// Detail is what went wrong when it is not a comparison, or what
+	// the lesson said on stderr besides it.
+	Detail string
+	// hints are the lesson's own hint texts (testdata/hints.txt).
+	hints map[string]string
+}
+
+// compare finds the first difference between want and got, and the
+// usual mistakes that fit it.
+func compare(want, got string) *Failure {
 	i := 0
 	for i < len(want) && i < len(got) && want[i] == got[i] {
 		i++
@@ -66,21 +93,89 @@ func mismatch(header, want, got, record, footer string) string {
 		i--
 	}
 	start := strings.LastIndexByte(want[:i], '\n') + 1
-	line := strings.Count(want[:i], "\n") + 1
-	wantLine, gotLine := lineAt(want, start), lineAt(got, start)
-	col := utf8.RuneCountInString(want[start:i])
-
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s, at line %d:\n", header, line)
-	fmt.Fprintf(&b, "  want: %s\n", wantLine)
-	fmt.Fprintf(&b, "  got:  %s\n", gotLine)
-	fmt.Fprintf(&b, "        %s^ first difference\n", strings.Repeat(" ", col))
-	b.WriteString(record)
-	for _, h := range hints(want[i:], got[i:], wantLine, gotLine, want, got) {
-		fmt.Fprintf(&b, "hint: %s\n", h)
+	f := &Failure{
+		Lesson: lesson,
+		At:     strings.Count(want[:i], "\n") + 1,
+		Want:   lineAt(want, start),
+		Got:    lineAt(got, start),
+		Col:    utf8.RuneCountInString(want[start:i]),
 	}
-	b.WriteString(footer)
+	f.Mistakes = mistakes(want[i:], got[i:], lineOf(want, start), lineOf(got, start), want, got)
+	return f
+}
+
+// Message is the whole story, as make test prints it.
+func (f *Failure) Message() string {
+	var b strings.Builder
+	if f.Header == "" {
+		fmt.Fprintf(&b, "%s: %s\n", f.Lesson, f.Detail)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%s: %s, at line %d:\n", f.Lesson, f.Header, f.At)
+	f.caret(&b)
+	b.WriteString(f.Wire)
+	for _, m := range f.Mistakes {
+		fmt.Fprintf(&b, "hint: %s\n", f.hint(m))
+	}
+	if f.Detail != "" {
+		fmt.Fprintf(&b, "%s\n", f.Detail)
+	}
+	b.WriteString(f.Footer)
 	return b.String()
+}
+
+// Brief is what make check prints: the step, the difference with its
+// caret, the wire, and one hint, the lesson's own when it has one.
+func (f *Failure) Brief() string {
+	var b strings.Builder
+	switch {
+	case f.Script == "":
+		fmt.Fprintf(&b, "%s:\n", f.Lesson)
+	case f.Backend == "sandbox":
+		fmt.Fprintf(&b, "%s, %s:%d, on the embedded Redis:\n", f.Lesson, f.Script, f.Line)
+	default:
+		fmt.Fprintf(&b, "%s, %s:%d, on %s:\n", f.Lesson, f.Script, f.Line, f.Backend)
+	}
+	if f.Step != "" {
+		fmt.Fprintf(&b, "  > %s\n", f.Step)
+	}
+	if f.Header != "" {
+		what, _, _ := strings.Cut(f.Header, " ")
+		fmt.Fprintf(&b, "%s, line %d:\n", what, f.At)
+		f.caret(&b)
+		b.WriteString(f.Wire)
+	}
+	if f.Detail != "" {
+		fmt.Fprintf(&b, "%s\n", f.Detail)
+	}
+	if len(f.Mistakes) > 0 {
+		fmt.Fprintf(&b, "hint: %s\n", f.hint(f.pick()))
+	}
+	return b.String()
+}
+
+func (f *Failure) caret(b *strings.Builder) {
+	fmt.Fprintf(b, "  want: %s\n", f.Want)
+	fmt.Fprintf(b, "  got:  %s\n", f.Got)
+	fmt.Fprintf(b, "        %s^ first difference\n", strings.Repeat(" ", f.Col))
+}
+
+// pick is the one mistake make check explains: the first that the
+// lesson has a hint for, or else the first.
+func (f *Failure) pick() string {
+	for _, m := range f.Mistakes {
+		if _, ok := f.hints[m]; ok {
+			return m
+		}
+	}
+	return f.Mistakes[0]
+}
+
+func (f *Failure) hint(m string) string {
+	if h, ok := f.hints[m]; ok {
+		return h
+	}
+	return Mistakes[m]
 }
 
 // lineAt is the line that starts at start, or a note that there is none.
@@ -88,34 +183,15 @@ func lineAt(s string, start int) string {
 	if start >= len(s) {
 		return "(nothing: the output ends before this line)"
 	}
-	line, _, _ := strings.Cut(s[start:], "\n")
-	return line
+	return lineOf(s, start)
 }
 
-// hints names the usual beginner mistakes that fit the difference.
-// wantRest and gotRest start at the first differing byte.
-func hints(wantRest, gotRest, wantLine, gotLine, want, got string) []string {
-	var hs []string
-	if strings.HasPrefix(wantRest, `\r\n`) && strings.HasPrefix(gotRest, `\n`) {
-		hs = append(hs, `Redis ends every line with \r\n (CR LF), and the `+
-			`lesson prints what it received byte for byte: a \n alone means `+
-			`the \r was trimmed or the line was rebuilt on the way.`)
+func lineOf(s string, start int) string {
+	if start >= len(s) {
+		return ""
 	}
-	if strings.HasPrefix(wantLine, "Received: ") && gotLine != wantLine &&
-		(strings.HasPrefix(wantLine, strings.TrimSuffix(gotLine, `"`)) ||
-			strings.HasPrefix(gotLine, strings.TrimSuffix(wantLine, `"`))) {
-		hs = append(hs, `a reply was cut or glued to the next one: one Read `+
-			`(like the blog's read(100)) returns whatever has arrived, part `+
-			`of a reply or several. Read exactly one reply: its first line, `+
-			`then for $n the n bytes and \r\n after them, for *n that many `+
-			`replies (docs/resp.md).`)
-	}
-	const closing = "Close the connection\n"
-	if strings.Contains(want, closing) && !strings.Contains(got, closing) {
-		hs = append(hs, `print "Close the connection" when the program `+
-			`closes the connection on purpose, just before it does.`)
-	}
-	return hs
+	line, _, _ := strings.Cut(s[start:], "\n")
+	return line
 }
 
 // updateArchive replaces file's contents inside the script's archive.

@@ -27,6 +27,8 @@
 //	                                 reply becomes a quoted line of FILE
 //	blackhole                        point REDIS_ADDR at a server that
 //	                                 accepts and never answers
+//	fake [-drip D] TEXT [MORE N]     point REDIS_ADDR at a server that
+//	                                 answers TEXT, then MORE N times
 //	freeport                         point REDIS_ADDR at a free port
 //	gen FILE SIZE                    write SIZE bytes holding every value
 //	writebytes FILE TEXT             write TEXT with Go escapes (\r\n...)
@@ -36,7 +38,6 @@
 //	                                 at the first wrong byte
 //	http METHOD URL [BODY]           send an HTTP request; print the status
 //	                                 and the body (! wants a status >= 400)
-//	httpaddr                         set HTTP_ADDR to a free port
 //	canrestart                       first in a script: put the server
 //	                                 behind an address that stopredis
 //	                                 closes and openredis opens again
@@ -153,9 +154,10 @@ type script struct {
 	dir     string // where the .txtar files are, for golden updates
 	update  bool
 	stop    func()
-	server  string // the backend's own address
-	tap     string // the tap's address, REDIS_ADDR at the start
-	wire    *wire  // what crossed the tap
+	server  string   // the backend's own address
+	tap     string   // the tap's address, REDIS_ADDR at the start
+	wire    *wire    // what crossed the tap
+	caught  *Failure // what made the script fail, when a command explained it
 }
 
 type scriptKey struct{}

@@ -38,6 +38,19 @@ func (w *wire) observe(e wiretap.Event) {
 	}
 }
 
+// count is how many connections the tap has seen, and how many of
+// them are still open.
+func (w *wire) count() (n, open int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.conns {
+		if !c.done {
+			open++
+		}
+	}
+	return len(w.conns), open
+}
+
 // A printed line of a lesson: Send: or Received:, and its bytes.
 type printed struct {
 	line  int // 0-based, in the output

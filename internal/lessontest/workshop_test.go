@@ -6,9 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -82,37 +80,6 @@ func fixedSizeReads() {
 		}
 		fmt.Printf("Received: %q\n", buf[:n])
 	}
-}
-
-// recorder is a testscript.T that keeps what a failing script logs.
-type recorder struct {
-	mu     sync.Mutex
-	log    strings.Builder
-	failed bool
-}
-
-func (r *recorder) Skip(args ...any)  { r.Fatal(args...) }
-func (r *recorder) Parallel()         {}
-func (r *recorder) Verbose() bool     { return false }
-func (r *recorder) Fatal(args ...any) { r.Log(args...); r.FailNow() }
-func (r *recorder) Log(args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	fmt.Fprintln(&r.log, args...)
-}
-func (r *recorder) FailNow() {
-	r.mu.Lock()
-	r.failed = true
-	r.mu.Unlock()
-	runtime.Goexit()
-}
-func (r *recorder) Run(_ string, f func(testscript.T)) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f(r)
-	}()
-	<-done
 }
 
 func TestWorkshopMessages(t *testing.T) {

@@ -1,17 +1,18 @@
 // Command tap shows the bytes on the wire. It listens on TAP_ADDR
-// (default 127.0.0.1:6380), forwards every connection to the Redis at
+// (default 127.0.0.1:6390), forwards every connection to the Redis at
 // REDIS_ADDR (default 127.0.0.1:6379), and prints each chunk that
 // passes, Go-quoted, one line each: ">" from the client to Redis, "<"
-// back, after the connection's number:
+// back, after the connection's number. Only the bytes go to stdout
+// (`make tap > wire.log` keeps them); the rest goes to stderr.
 //
 //	go run ./scripts/tap          (or: make tap)
-//	redis-cli -p 6380 ping        (in another terminal)
+//	redis-cli -p 6390 ping        (in another terminal)
 //
 //	[1] > "*1\r\n$4\r\nping\r\n"
 //	[1] < "+PONG\r\n"
 //	[1] closed
 //
-// Point a lesson at it with REDIS_ADDR=127.0.0.1:6380. Ctrl-C stops it.
+// Point a lesson at it with REDIS_ADDR=127.0.0.1:6390. Ctrl-C stops it.
 package main
 
 import (
@@ -38,7 +39,7 @@ func main() {
 	}
 	listen := os.Getenv("TAP_ADDR")
 	if listen == "" {
-		listen = "127.0.0.1:6380"
+		listen = "127.0.0.1:6390"
 	}
 	if _, _, err := net.SplitHostPort(listen); err != nil {
 		fail("TAP_ADDR %q is not host:port", listen)
@@ -58,17 +59,17 @@ func main() {
 	})
 	if redisaddr.InUse(err) {
 		fail("%s is already in use: pick another port, e.g. "+
-			"TAP_ADDR=127.0.0.1:6381 make tap", listen)
+			"TAP_ADDR=127.0.0.1:6391 make tap", listen)
 	}
 	if err != nil {
 		fail("cannot listen on %s: %v", listen, err)
 	}
 	_, port, _ := net.SplitHostPort(tap.Addr())
-	fmt.Printf("Tap listening on %s, forwarding to %s; try: "+
-		"redis-cli -p %s ping\n", tap.Addr(), target, port)
+	fmt.Fprintf(os.Stderr, "Tap listening on %s, forwarding to %s; "+
+		"try: redis-cli -p %s ping\n", tap.Addr(), target, port)
 	<-stop
 	tap.Close()
-	fmt.Println("Stopped.")
+	fmt.Fprintln(os.Stderr, "Stopped.")
 }
 
 func fail(format string, a ...any) {

@@ -8,16 +8,20 @@
 //	    "+PONG\r\n"
 //
 // Replies are read whole (see 03-subscribe), so a subscribed session
-// shows each message as it arrives. End with Ctrl-D, or quit.
+// shows each message as it arrives. End with Ctrl-D, quit or Ctrl-C.
+// Once the input ends, it waits REDIS_TIMEOUT (default 5s) at most
+// for the replies still due.
 package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -27,11 +31,23 @@ import (
 )
 
 func main() {
+	// Ctrl-C ends the session as Ctrl-D does, quietly: listen for it
+	// before anything else.
+	ctx, stop := signal.NotifyContext(context.Background(),
+		os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
 	addr, err := redisaddr.FromEnv()
 	if err != nil {
 		fail("%v", err)
 	}
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	timeout := 5 * time.Second
+	if s := os.Getenv("REDIS_TIMEOUT"); s != "" {
+		if timeout, err = time.ParseDuration(s); err != nil || timeout <= 0 {
+			fail("REDIS_TIMEOUT %q is not a duration like 2s", s)
+		}
+	}
+	c, err := net.DialTimeout("tcp", addr, timeout)
 	if redisaddr.Refused(err) {
 		fail("no Redis at %s (connection refused); %s", addr, redisaddr.StartOne(addr))
 	}
@@ -39,6 +55,7 @@ func main() {
 		fail("cannot connect to %s: %v", addr, err)
 	}
 	conn := c.(*net.TCPConn)
+	context.AfterFunc(ctx, func() { conn.Close() })
 	fmt.Fprintf(os.Stderr, "Connected to %s. Type a command, then Enter; Ctrl-D ends.\n", addr)
 
 	inputDone := make(chan struct{})
@@ -52,13 +69,24 @@ func main() {
 			}
 		}
 		// No more input: say so to Redis, which answers what it has
-		// read and then closes the connection.
+		// read and then closes the connection, and wait for that
+		// no longer than the timeout.
+		conn.SetReadDeadline(time.Now().Add(timeout))
 		conn.CloseWrite()
 	}()
 
 	r := bufio.NewReader(conn)
 	for {
-		reply, err := resp.ReadReply(r)
+		reply, err := resp.ReadReply3(r)
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "Closed.")
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			fail("no reply from %s within %v after the input ended: "+
+				"is it a Redis server? (REDIS_TIMEOUT sets the wait)",
+				addr, timeout)
+		}
 		if err == io.EOF || errors.Is(err, syscall.ECONNRESET) && len(reply) == 0 {
 			// The end, at a reply boundary: after our Ctrl-D, or
 			// the server's own (QUIT, a protocol error, shutdown),

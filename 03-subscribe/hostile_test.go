@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bufio"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// endless yields head, then body over and over, without end: a
+// server that never stops sending.
+type endless struct{ head, body string }
+
+func (e *endless) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if e.head == "" {
+			e.head = e.body
+		}
+		k := copy(p[n:], e.head)
+		n, e.head = n+k, e.head[k:]
+	}
+	return n, nil
+}
+
+// TestHostileReplies: whatever a server claims, readReply fails
+// with one error after allocating a bounded amount, and never
+// crashes. The scripts (testdata/hostile.txtar) check the same
+// frames end to end: one line on stderr, status 1.
+func TestHostileReplies(t *testing.T) {
+	bulk := "$65536\r\n" + strings.Repeat("a", 65536) + "\r\n"
+	for _, tt := range []struct {
+		head, body, err string
+		alloc           uint64 // at most this many bytes allocated
+	}{
+		{"$9223372036854775807\r\n", "a",
+			`"$9223372036854775807\r\n": length not in -1..64Mi`, 1 << 20},
+		{"$1000000000000\r\n", "a",
+			`"$1000000000000\r\n": length not in -1..64Mi`, 1 << 20},
+		{"", "*1\r\n", "arrays nested over 8 deep", 1 << 20},
+		{"*2147483647\r\n", ":1\r\n",
+			`"*2147483647\r\n": length not in -1..64Mi`, 1 << 20},
+		{"", "a", "a line of over 4096 bytes", 1 << 20},
+		// The most a reply may hold: 64 MiB, in an array or a bulk
+		// string. Copies and growth make that some 600 MiB in all,
+		// but never more, however long the server goes on.
+		{"*67108864\r\n", bulk, "a reply of over 64 MiB", 1 << 30},
+		{"*1\r\n$67108000\r\n", "a",
+			`"$67108000\r\n": no \r\n after the data`, 1 << 30},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		r := bufio.NewReader(&endless{head: tt.head, body: tt.body})
+		_, err := readReply(r, 0)
+		runtime.ReadMemStats(&after)
+		if err == nil || err.Error() != tt.err {
+			t.Errorf("%q then %.8q forever: error %v, want %s",
+				tt.head, tt.body, err, tt.err)
+		}
+		n := after.TotalAlloc - before.TotalAlloc
+		if n > tt.alloc {
+			t.Errorf("%q then %.8q forever: %d bytes allocated, "+
+				"want at most %d", tt.head, tt.body, n, tt.alloc)
+		}
+		t.Logf("%q then %.8q: %v, %d KiB allocated", tt.head, tt.body,
+			err, n>>10)
+	}
+}

@@ -1,0 +1,151 @@
+package lessontest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Mistakes names the usual mistakes that a failure can be recognised
+// by, each with the hint shown when a lesson has none of its own. A
+// lesson's testdata/hints.txt words them for that lesson:
+//
+//	# a comment
+//	crlf: Redis ends every line with \r\n ...
+//	  more of the same hint, indented
+//
+//	first: story
+//
+// A hint names one of these mistakes; "first: SCRIPT..." names the
+// scripts that make check runs first, the lesson's main story.
+var Mistakes = map[string]string{
+	"nothing": `the lesson printed nothing: main.go is still the ` +
+		`exercise. Write main from its TODOs, top to bottom.`,
+	"connect": `the lesson never connected to REDIS_ADDR: call ` +
+		`connect() (conn.go) first.`,
+	"newline": `an inline command ends with a line feed, \n: until ` +
+		`it comes, Redis waits for the rest of the line and never answers.`,
+	"inline": `this message goes as a RESP array (*3\r\n$7\r\nPUBLISH` +
+		`\r\n...), not as an inline line: inline, its blanks would split ` +
+		`it into more arguments.`,
+	"crlf": `Redis ends every line with \r\n (CR LF), and the ` +
+		`lesson prints what it received byte for byte: a \n alone means ` +
+		`the \r was trimmed or the line was rebuilt on the way.`,
+	"quote": `print the bytes with %q, as in fmt.Printf("Received: ` +
+		`%q\n", reply): it shows \r and \n, and quotes the whole reply.`,
+	"one-line": `this reply has more than one line: read its first line, ` +
+		`then for $n the n bytes and \r\n after them, for *n that many ` +
+		`replies (docs/resp.md).`,
+	"cut": `a reply was cut or glued to the next one: one Read ` +
+		`(like the blog's read(100)) returns whatever has arrived, part ` +
+		`of a reply or several. Read exactly one reply: its first line, ` +
+		`then for $n the n bytes and \r\n after them, for *n that many ` +
+		`replies (docs/resp.md).`,
+	"close": `print "Close the connection" when the program ` +
+		`closes the connection on purpose, just before it does.`,
+	"build": `the lesson does not compile: the first error above ` +
+		`names the file and line.`,
+}
+
+// mistakes names the usual mistakes that fit a difference, the most
+// telling first. wantRest and gotRest start at the first differing
+// byte; wantLine and gotLine are the lines it is on.
+func mistakes(wantRest, gotRest, wantLine, gotLine, want, got string) []string {
+	var ms []string
+	add := func(m string, ok bool) {
+		if ok {
+			ms = append(ms, m)
+		}
+	}
+	add("nothing", got == "" && want != "")
+	add("newline", strings.HasPrefix(wantLine, `Send: "`) &&
+		strings.HasSuffix(wantLine, `\n"`) &&
+		gotLine == strings.TrimSuffix(wantLine, `\n"`)+`"`)
+	add("inline", strings.HasPrefix(wantLine, `Send: "*`) &&
+		strings.HasPrefix(gotLine, `Send: `) &&
+		!strings.HasPrefix(gotLine, `Send: "*`))
+	add("crlf", strings.HasPrefix(wantRest, `\r\n`) && strings.HasPrefix(gotRest, `\n`))
+	for _, p := range []string{"Send: ", "Received: "} {
+		add("quote", strings.HasPrefix(wantLine, p+`"`) &&
+			strings.HasPrefix(gotLine, p) && !strings.HasPrefix(gotLine, p+`"`))
+	}
+	if strings.HasPrefix(wantLine, "Received: ") && gotLine != wantLine &&
+		(strings.HasPrefix(wantLine, strings.TrimSuffix(gotLine, `"`)) ||
+			strings.HasPrefix(gotLine, strings.TrimSuffix(wantLine, `"`))) {
+		oneLine := strings.Count(gotLine, `\r\n`) == 1 &&
+			strings.HasSuffix(gotLine, `\r\n"`) && strings.Count(wantLine, `\r\n`) > 1
+		add("one-line", oneLine)
+		add("cut", !oneLine)
+	}
+	const closing = "Close the connection\n"
+	add("close", strings.Contains(want, closing) && !strings.Contains(got, closing))
+	return ms
+}
+
+// Hints is a lesson's testdata/hints.txt: its hint for each mistake,
+// and the scripts to run first.
+type Hints struct {
+	Text  map[string]string
+	First []string
+	Order []string // the mistakes, in the file's order
+}
+
+// ReadHints reads dir/testdata/hints.txt. A lesson without one has no
+// hints of its own; a hint for a mistake that Mistakes does not name
+// is an error.
+func ReadHints(dir string) (*Hints, error) {
+	h := &Hints{Text: map[string]string{}}
+	path := filepath.Join(dir, "testdata", "hints.txt")
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return h, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	key, n := "", 0
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "#"):
+		case strings.TrimSpace(line) == "":
+			key = ""
+		case line[0] == ' ' || line[0] == '\t':
+			if key == "" {
+				return nil, fmt.Errorf("%s:%d: indented line outside a hint", path, n)
+			}
+			h.Text[key] += " " + strings.TrimSpace(line)
+		default:
+			k, text, ok := strings.Cut(line, ":")
+			switch {
+			case !ok:
+				return nil, fmt.Errorf("%s:%d: want MISTAKE: HINT", path, n)
+			case k == "first":
+				h.First = append(h.First, strings.Fields(text)...)
+				continue
+			case Mistakes[k] == "":
+				return nil, fmt.Errorf("%s:%d: %q is not a known mistake (%s)",
+					path, n, k, strings.Join(mistakeNames(), ", "))
+			}
+			key = k
+			h.Text[key] = strings.TrimSpace(text)
+			h.Order = append(h.Order, key)
+		}
+	}
+	return h, sc.Err()
+}
+
+func mistakeNames() []string {
+	var ns []string
+	for k := range Mistakes {
+		ns = append(ns, k)
+	}
+	slices.Sort(ns)
+	return ns
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"redis-by-hand/internal/lessontest"
+	"redis-by-hand/internal/realredis"
+)
+
+// check runs the lessons that args name (all by default) in order, on
+// the embedded Redis, and on redis-server too when it is on PATH. It
+// stops at the first lesson that fails: it prints the progress line,
+// then what went wrong, in short. ok is true when every lesson passed.
+func check(w io.Writer, root string, args []string) (ok bool, err error) {
+	all, err := lessons(root)
+	if err != nil {
+		return false, err
+	}
+	names, err := selectLessons(all, args)
+	if err != nil {
+		return false, err
+	}
+	if withServer {
+		say(w, "redis-server is on PATH: each lesson runs on it too, after the embedded Redis.")
+	}
+	bin, err := os.MkdirTemp("", "workshop-bin-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(bin)
+
+	var failure *lessontest.Failure
+	passed := 0
+	for _, name := range names {
+		failure, err = checkLesson(root, bin, name, withServer)
+		if err != nil {
+			return false, err
+		}
+		if failure != nil {
+			break
+		}
+		passed++
+	}
+	say(w, "%s", progress(names, passed, failure != nil))
+	if failure == nil {
+		if len(names) == len(all) {
+			say(w, "Every lesson passes.")
+		} else {
+			verb := "passes"
+			if len(names) > 1 {
+				verb = "pass"
+			}
+			say(w, "%s %s%s.", strings.Join(names, ", "), verb, nextOf(all, names))
+		}
+		return true, nil
+	}
+	fmt.Fprint(w, "\n", failure.Brief())
+	name := names[passed]
+	say(w, "\nEdit %s/main.go, then: make check %s   (the reference: make solutions)",
+		name, name[:2])
+	return false, nil
+}
+
+// nextOf says which lesson comes after the last of names, if any.
+func nextOf(all, names []string) string {
+	last := names[len(names)-1]
+	for i, l := range all {
+		if l == last && i+1 < len(all) {
+			return "; next: " + all[i+1]
+		}
+	}
+	return ""
+}
+
+// progress is the line ✓ 01-ping  ✗ 02-incr  · 03-subscribe   (1/3).
+func progress(names []string, passed int, failed bool) string {
+	var b strings.Builder
+	for i, n := range names {
+		mark := "·"
+		switch {
+		case i < passed:
+			mark = "✓"
+		case i == passed && failed:
+			mark = "✗"
+		}
+		fmt.Fprintf(&b, "%s %s  ", mark, n)
+	}
+	fmt.Fprintf(&b, " (%d/%d)", passed, len(names))
+	return b.String()
+}
+
+// withServer says whether check runs the lessons on redis-server too:
+// when it is on PATH.
+var withServer = func() bool {
+	_, err := exec.LookPath(realredis.Binary)
+	return err == nil
+}()
+
+// results remembers, within one process, how each version of a lesson
+// fared: a lesson whose files have not changed is not run again.
+var results = map[[32]byte]*lessontest.Failure{}
+
+// checkLesson builds a lesson and runs its scripts.
+func checkLesson(root, bin, name string, withServer bool) (*lessontest.Failure, error) {
+	dir := filepath.Join(root, name)
+	key, err := fingerprint(dir, withServer)
+	if err != nil {
+		return nil, err
+	}
+	if f, ok := results[key]; ok {
+		return f, nil
+	}
+	exe := filepath.Join(bin, name)
+	if runtime.GOOS == "windows" {
+		exe += ".exe"
+	}
+	build := exec.Command("go", "build", "-trimpath", "-o", exe, "./"+name)
+	build.Dir = root
+	var f *lessontest.Failure
+	if out, err := build.CombinedOutput(); err != nil {
+		f = buildFailure(name, string(out))
+	} else if f, err = lessontest.Check(dir, bin, withServer); err != nil {
+		return nil, err
+	}
+	results[key] = f
+	return f, nil
+}
+
+// buildFailure is a lesson that does not compile: the compiler's
+// first lines say where.
+func buildFailure(name, out string) *lessontest.Failure {
+	var lines []string
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		if len(lines) == 6 {
+			lines = append(lines, "...")
+			break
+		}
+		lines = append(lines, "  "+strings.TrimRight(line, "\n"))
+	}
+	return &lessontest.Failure{
+		Lesson:   name,
+		Step:     "go build ./" + name,
+		Mistakes: []string{"build"},
+		Detail:   "it does not compile:\n" + strings.Join(lines, "\n"),
+	}
+}
+
+// fingerprint covers what a lesson's check depends on: its files.
+func fingerprint(dir string, withServer bool) ([32]byte, error) {
+	h := sha256.New()
+	fmt.Fprintln(h, withServer)
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return [32]byte{}, err
+	}
+	more, _ := filepath.Glob(filepath.Join(dir, "testdata", "*"))
+	for _, f := range append(files, more...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return [32]byte{}, err
+		}
+		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(data))
+		h.Write(data)
+	}
+	return [32]byte(h.Sum(nil)), nil
+}

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// marker starts the paragraph that make workshop adds to a lesson's
+// package comment: a main.go that has it is an exercise.
+const marker = "Workshop exercise:"
+
+// isExercise says whether a main.go is an exercise.
+func isExercise(src []byte) bool {
+	return bytes.Contains(src, []byte("// "+marker))
+}
+
+// exercise turns a lesson's reference main.go into its exercise: the
+// package comment and the imports stay; each function keeps its
+// comment and signature, and its body becomes numbered TODOs, one for
+// each comment of the reference's body, followed by what that part
+// prints and which helpers of conn.go it calls; a function that
+// returns values returns zero values after saying, through fail, that
+// it is still a TODO. The packages the reference imports stay in use
+// through one line each at the end. plumbing lists the functions of
+// conn.go; output is what the lesson prints, shown after main's TODOs.
+func exercise(name string, ref []byte, plumbing []string, output, outputFrom string) ([]byte, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "main.go", ref, parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	off := func(p token.Pos) int { return fset.Position(p).Offset }
+	var b bytes.Buffer
+
+	// The package comment, with the workshop's paragraph, and the
+	// imports, as they are.
+	if f.Doc == nil {
+		return nil, fmt.Errorf("%s/main.go has no package comment", name)
+	}
+	b.Write(ref[:off(f.Doc.End())])
+	fmt.Fprintf(&b, "\n//\n// %s", wrap(fmt.Sprintf("%s write the functions below "+
+		"from their TODOs, then run `make check %s`. conn.go has the plumbing "+
+		"they call: %s. `make solutions` brings back the reference.",
+		marker, name[:2], strings.Join(plumbing, ", ")), 64, "// "))
+	end := off(f.Name.End())
+	for _, d := range f.Decls {
+		if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.IMPORT {
+			end = off(g.End())
+		}
+	}
+	b.Write(ref[off(f.Doc.End()):end])
+	b.WriteString("\n")
+
+	todo := 0
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.GenDecl:
+			if d.Tok == token.IMPORT {
+				continue
+			}
+			start := d.Pos()
+			if d.Doc != nil {
+				start = d.Doc.Pos()
+			}
+			fmt.Fprintf(&b, "\n%s\n", ref[off(start):off(d.End())])
+		case *ast.FuncDecl:
+			start := d.Pos()
+			if d.Doc != nil {
+				start = d.Doc.Pos()
+			}
+			fmt.Fprintf(&b, "\n%s\n", ref[off(start):off(d.Body.Lbrace)+1])
+			for i, step := range steps(fset, f, d.Body, plumbing) {
+				todo++
+				if i > 0 {
+					b.WriteString("\t//\n")
+				}
+				fmt.Fprintf(&b, "\t// TODO %d: %s\n", todo, wrap(step, 60, "\t// "))
+			}
+			if d.Name.Name == "main" && output != "" {
+				fmt.Fprintf(&b, "\t//\n\t// When it works, `go run ./%s` prints (%s):\n", name, outputFrom)
+				for line := range strings.Lines(output) {
+					fmt.Fprintf(&b, "\t//\t%s", line)
+				}
+			}
+			if d.Type.Results != nil {
+				fmt.Fprintf(&b, "\tfail(%q)\n\treturn %s\n",
+					d.Name.Name+" in main.go is still a TODO",
+					zeros(ref, fset, d.Type.Results))
+			}
+			b.WriteString("}\n")
+		}
+	}
+
+	// Keep every import in use, by the symbol the reference uses first.
+	draft := b.Bytes()
+	uses := keepers(f, ref, fset, draft)
+	if len(uses) > 0 {
+		b.WriteString("\n// The packages the reference solution uses. Delete a line once\n" +
+			"// your code uses its package.\nvar (\n")
+		for _, u := range uses {
+			fmt.Fprintf(&b, "\t_ = %s\n", u)
+		}
+		b.WriteString(")\n")
+	}
+	return format.Source(b.Bytes())
+}
+
+// steps are a body's TODOs: each comment at the top level of the body
+// starts one; the code after it, with any comments inside it, belongs
+// to it; code before the first comment is a step of its own. Each
+// step ends with what its code prints, and the functions of conn.go
+// and of the standard library that it calls.
+func steps(fset *token.FileSet, f *ast.File, body *ast.BlockStmt, plumbing []string) []string {
+	type step struct {
+		text  []string
+		stmts []ast.Node
+	}
+	var ss []*step
+	cur := &step{}
+	used := map[*ast.CommentGroup]bool{}
+	for _, st := range body.List {
+		for _, c := range f.Comments {
+			if used[c] || c.Pos() < body.Lbrace || c.End() > st.Pos() {
+				continue
+			}
+			used[c] = true
+			if len(cur.text) > 0 || len(cur.stmts) > 0 {
+				ss = append(ss, cur)
+				cur = &step{}
+			}
+			cur.text = append(cur.text, c.Text())
+		}
+		cur.stmts = append(cur.stmts, st)
+		// Comments inside the statement, or at its line's end.
+		line := fset.Position(st.End()).Line
+		for _, c := range f.Comments {
+			if !used[c] && c.Pos() > st.Pos() && (c.End() < st.End() ||
+				fset.Position(c.Pos()).Line == line) {
+				used[c] = true
+				cur.text = append(cur.text, c.Text())
+			}
+		}
+	}
+	ss = append(ss, cur)
+	var out []string
+	for _, s := range ss {
+		var text []string
+		for _, t := range s.text {
+			t = strings.Join(strings.Fields(t), " ")
+			if t != "" && !strings.ContainsAny(t[len(t)-1:], ".:!?") {
+				t += "."
+			}
+			text = append(text, t)
+		}
+		var prints, calls, uses []string
+		for _, n := range s.stmts {
+			ast.Inspect(n, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.CallExpr:
+					fn, ok := n.Fun.(*ast.SelectorExpr)
+					if !ok {
+						if id, ok := n.Fun.(*ast.Ident); ok && slices.Contains(plumbing, id.Name) {
+							calls = appendNew(calls, id.Name)
+						}
+						return true
+					}
+					if x, ok := fn.X.(*ast.Ident); ok && x.Name == "fmt" &&
+						strings.HasPrefix(fn.Sel.Name, "Print") && len(n.Args) > 0 {
+						if lit, ok := n.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							s, _ := strconv.Unquote(lit.Value)
+							if fn.Sel.Name == "Println" {
+								s += "\n"
+							}
+							prints = appendNew(prints, strconv.Quote(s))
+						}
+					}
+				case *ast.SelectorExpr:
+					if x, ok := n.X.(*ast.Ident); ok && x.Obj == nil && isImport(f, x.Name) &&
+						!(x.Name == "fmt" && strings.HasPrefix(n.Sel.Name, "Print")) {
+						uses = appendNew(uses, x.Name+"."+n.Sel.Name)
+					}
+				}
+				return true
+			})
+		}
+		if len(prints) > 0 {
+			text = append(text, "Print "+strings.Join(prints, ", then ")+".")
+		}
+		for i, c := range calls {
+			calls[i] = c + "()"
+		}
+		if len(calls) > 0 || len(uses) > 0 {
+			text = append(text, "Uses "+strings.Join(append(calls, uses...), ", ")+".")
+		}
+		if len(text) > 0 {
+			out = append(out, strings.Join(text, " "))
+		}
+	}
+	return out
+}
+
+// isImport says whether name is a package the file imports.
+func isImport(f *ast.File, name string) bool {
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		if imp.Name != nil && imp.Name.Name == name || imp.Name == nil && path.Base(p) == name {
+			return true
+		}
+	}
+	return false
+}
+
+func appendNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// wrap breaks text into lines of about width runes, each after the
+// first starting with prefix.
+func wrap(text string, width int, prefix string) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(text) {
+		if i > 0 && n+1+len(w) > width {
+			b.WriteString("\n" + prefix)
+			n = 0
+		} else if i > 0 {
+			b.WriteString(" ")
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
+}
+
+// zeros is the zero value of each result type, as Go source.
+func zeros(src []byte, fset *token.FileSet, results *ast.FieldList) string {
+	var zs []string
+	for _, field := range results.List {
+		z := "*new(" + string(src[fset.Position(field.Type.Pos()).Offset:fset.Position(field.Type.End()).Offset]) + ")"
+		switch t := field.Type.(type) {
+		case *ast.Ident:
+			switch t.Name {
+			case "string":
+				z = `""`
+			case "bool":
+				z = "false"
+			case "error", "any":
+				z = "nil"
+			case "int", "int8", "int16", "int32", "int64", "uint", "uint8",
+				"uint16", "uint32", "uint64", "byte", "rune", "float32", "float64":
+				z = "0"
+			}
+		case *ast.StarExpr, *ast.ArrayType, *ast.MapType, *ast.ChanType,
+			*ast.FuncType, *ast.InterfaceType:
+			if a, ok := t.(*ast.ArrayType); !ok || a.Len == nil {
+				z = "nil"
+			}
+		}
+		n := max(len(field.Names), 1)
+		for range n {
+			zs = append(zs, z)
+		}
+	}
+	return strings.Join(zs, ", ")
+}
+
+// keepers returns, for each import that the draft exercise does not
+// use, the first use of it in the reference that stands as a value:
+// fmt.Printf, os.Args, time.Time{}.
+func keepers(f *ast.File, ref []byte, fset *token.FileSet, draft []byte) []string {
+	df, err := parser.ParseFile(token.NewFileSet(), "draft.go", draft, 0)
+	if err != nil {
+		return nil
+	}
+	usedIn := func(file *ast.File, name string) bool {
+		found := false
+		ast.Inspect(file, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == name {
+					found = true
+				}
+			}
+			return !found
+		})
+		return found
+	}
+	var keep []string
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		name := path.Base(p)
+		if imp.Name != nil {
+			name = imp.Name.Name
+		}
+		if name == "_" || name == "." || usedIn(df, name) {
+			continue
+		}
+		if use := firstValueUse(f, name); use != "" {
+			keep = append(keep, use)
+		} else if use := firstUse(f, name); use != "" {
+			keep = append(keep, "new("+use+")") // a type: strings.Builder
+		}
+	}
+	return keep
+}
+
+// firstUse finds the first pkg.Name of the file.
+func firstUse(f *ast.File, pkg string) string {
+	use := ""
+	ast.Inspect(f, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok && use == "" {
+			if x, ok := sel.X.(*ast.Ident); ok && x.Name == pkg {
+				use = pkg + "." + sel.Sel.Name
+			}
+		}
+		return use == ""
+	})
+	return use
+}
+
+// firstValueUse finds the first pkg.Name of the file that is a value:
+// called, an argument, assigned, indexed, or a composite literal's
+// type (then it is written with {}).
+func firstValueUse(f *ast.File, pkg string) string {
+	use := ""
+	var stack []ast.Node
+	ast.Inspect(f, func(n ast.Node) bool {
+		if use != "" {
+			return false
+		}
+		if n == nil {
+			stack = stack[:len(stack)-1]
+			return true
+		}
+		if sel, ok := n.(*ast.SelectorExpr); ok && len(stack) > 0 {
+			if x, ok := sel.X.(*ast.Ident); ok && x.Name == pkg {
+				text := pkg + "." + sel.Sel.Name
+				switch p := stack[len(stack)-1].(type) {
+				case *ast.CompositeLit:
+					if p.Type == sel {
+						use = text + "{}"
+					}
+				case *ast.CallExpr, *ast.AssignStmt, *ast.IndexExpr,
+					*ast.BinaryExpr, *ast.ReturnStmt, *ast.ValueSpec:
+					if vs, ok := p.(*ast.ValueSpec); !ok || vs.Type != sel {
+						use = text
+					}
+				}
+			}
+		}
+		stack = append(stack, n)
+		return true
+	})
+	return use
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"redis-by-hand/internal/lessontest"
+)
+
+// TestExercisesProveThemselves does, on a copy of the repository, what
+// a workshop does: make workshop, make check, then the reference
+// solutions put back one at a time. make check must fail at each
+// exercise and pass each reference, so that progress climbs to N/N;
+// make solutions must then leave the copy as it was. It runs the
+// lessons on the embedded Redis only: the lessons' own tests run them
+// on redis-server too.
+func TestExercisesProveThemselves(t *testing.T) {
+	start := time.Now()
+	root := copyRepo(t)
+	t.Logf("%v: the copy is made", time.Since(start))
+	names, err := lessons(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		h, err := lessontest.ReadHints(filepath.Join(root, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		} else if len(h.Order) == 0 {
+			t.Errorf("%s has no hints: write %s/testdata/hints.txt (see 01-ping's)", name, name)
+		}
+	}
+
+	var out bytes.Buffer
+	if err := makeExercises(&out, root, false); err != nil {
+		t.Fatalf("make workshop: %v", err)
+	}
+	exercises := map[string][]byte{}
+	for _, name := range names {
+		exercises[name] = read(t, filepath.Join(root, name, "main.go"))
+		if !isExercise(exercises[name]) {
+			t.Errorf("%s/main.go is not an exercise after make workshop", name)
+		}
+		if bytes.Equal(exercises[name], read(t, solutionPath(root, name))) {
+			t.Fatalf("%s: the exercise is the reference", name)
+		}
+	}
+	// Twice: it refuses, and changes nothing.
+	os.WriteFile(filepath.Join(root, names[0], "main.go"), []byte("package main\n\n// my work\nfunc main() {}\n"), 0o666)
+	if err := makeExercises(&out, root, false); err == nil {
+		t.Errorf("make workshop ran twice without -force")
+	}
+	if got := read(t, filepath.Join(root, names[0], "main.go")); !bytes.Contains(got, []byte("// my work")) {
+		t.Errorf("make workshop, run twice, replaced the attendee's %s/main.go", names[0])
+	}
+	os.WriteFile(filepath.Join(root, names[0], "main.go"), exercises[names[0]], 0o666)
+
+	checkSample(t, root)
+	t.Logf("%v: make workshop, and the CRLF sample", time.Since(start))
+
+	for k := 0; k <= len(names); k++ {
+		out.Reset()
+		ok, err := check(&out, root, nil)
+		if err != nil {
+			t.Fatalf("make check: %v", err)
+		}
+		got := out.String()
+		t.Logf("%v: make check with %d references back", time.Since(start), k)
+		if k == len(names) {
+			if !ok || !strings.Contains(got, progress(names, k, false)) {
+				t.Fatalf("with every reference solution back, make check says:\n%s", got)
+			}
+			break
+		}
+		want := progress(names, k, true)
+		if !ok && strings.Contains(got, want) && strings.Contains(got, "\nhint: ") {
+			// Solve the exercise with its reference.
+			if err := os.WriteFile(filepath.Join(root, names[k], "main.go"),
+				read(t, solutionPath(root, names[k])), 0o666); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		switch {
+		case ok || strings.Contains(got, "✓ "+names[k]):
+			t.Errorf("%s: its exercise passes make check: the exercise must fail "+
+				"until it is written", names[k])
+		case !strings.Contains(got, "\nhint: "):
+			t.Errorf("%s: its exercise fails with no hint: write one in %s/testdata/hints.txt",
+				names[k], names[k])
+		default:
+			t.Errorf("%s: with the reference solutions of the lessons before it, "+
+				"make check should show\n%s\nbut says:\n%s", names[k], want, got)
+		}
+		t.FailNow()
+	}
+
+	if err := restoreSolutions(&out, root); err != nil {
+		t.Fatalf("make solutions: %v", err)
+	}
+	if st := git(t, root, "status", "--porcelain"); st != "" {
+		t.Errorf("make solutions left the copy changed:\n%s", st)
+	}
+}
+
+// checkSample runs make check on an attendee's 01-ping that trims the
+// reply's \r\n (testdata/crlf.txtar), and compares what it prints with
+// check.out there, which docs/README.md shows. It must stay short.
+func checkSample(t *testing.T, root string) {
+	t.Helper()
+	arch, err := txtar.ParseFile(filepath.Join("testdata", "crlf.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantOut *txtar.File
+	for i, f := range arch.Files {
+		if f.Name == "check.out" {
+			wantOut = &arch.Files[i]
+			continue
+		}
+		path := filepath.Join(root, filepath.FromSlash(f.Name))
+		old := read(t, path)
+		if err := os.WriteFile(path, f.Data, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		defer os.WriteFile(path, old, 0o666)
+	}
+	var out bytes.Buffer
+	if ok, err := check(&out, root, nil); ok || err != nil {
+		t.Fatalf("make check passed the CRLF mistake (%v):\n%s", err, out.String())
+	}
+	got := out.String()
+	if n := strings.Count(got, "\n"); n > 15 {
+		t.Errorf("make check explains the CRLF mistake in %d lines, more than 15:\n%s", n, got)
+	}
+	switch {
+	case lessontest.Updating():
+		wantOut.Data = []byte(got)
+		if err := os.WriteFile(filepath.Join("testdata", "crlf.txtar"), txtar.Format(arch), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	case wantOut == nil:
+		t.Fatal("testdata/crlf.txtar has no check.out: run go test ./scripts/workshop -args -update")
+	case string(wantOut.Data) != got:
+		t.Errorf("make check's message changed (go test ./scripts/workshop -args -update):\n%s", got)
+	}
+}
+
+// copyRepo copies the files git would keep, with the reference
+// solutions in place if the repository is in workshop mode, to a
+// temporary folder, and commits them there.
+func copyRepo(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not on PATH: the copy's git status is the test")
+	}
+	src, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	files := strings.Split(strings.TrimRight(
+		git(t, src, "ls-files", "-z", "--cached", "--others", "--exclude-standard"), "\x00"), "\x00")
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(src, f))
+		if os.IsNotExist(err) {
+			continue // deleted, not yet committed
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// In workshop mode, the lessons are exercises: take the references.
+		if ref, err := os.ReadFile(filepath.Join(src, stateDir, "solutions", f)); err == nil {
+			data = ref
+		}
+		path := filepath.Join(dst, filepath.FromSlash(f))
+		os.MkdirAll(filepath.Dir(path), 0o777)
+		if err := os.WriteFile(path, data, 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git(t, dst, "init", "-q")
+	git(t, dst, "add", "-A")
+	git(t, dst, "-c", "user.name=workshop", "-c", "user.email=workshop@example.com",
+		"commit", "-q", "-m", "copy")
+	return dst
+}
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out)
+}
+
+func read(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestMain keeps the check to the embedded Redis, whatever is on PATH.
+func TestMain(m *testing.M) {
+	withServer = false
+	os.Exit(m.Run())
+}
