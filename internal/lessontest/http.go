@@ -1,10 +1,13 @@
 package lessontest
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -20,7 +23,8 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 || len(args) > 3 {
 		ts.Fatalf("usage: http METHOD URL [BODY]")
 	}
-	client := &http.Client{Timeout: wait}
+	client := &http.Client{Timeout: wait, Transport: &http.Transport{
+		DialContext: dialNotSelf}}
 	var (
 		res *http.Response
 		err error
@@ -52,4 +56,18 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	if failed := res.StatusCode >= 400; failed != neg {
 		ts.Fatalf("http: status %d", res.StatusCode)
 	}
+}
+
+// dialNotSelf dials as net.Dial does, but counts a connection to
+// itself as refused. Dialing a loopback port that nobody listens on,
+// again and again, can pick that same port as the local end, and
+// Linux then connects the socket to itself: the request would read
+// itself back as the answer.
+func dialNotSelf(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{Timeout: wait}).DialContext(ctx, network, addr)
+	if err == nil && c.LocalAddr().String() == c.RemoteAddr().String() {
+		c.Close()
+		return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+	}
+	return c, err
 }
