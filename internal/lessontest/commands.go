@@ -3,6 +3,7 @@ package lessontest
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -154,17 +155,35 @@ func waitUntil(ts *testscript.TestScript, ok func() bool, what func() string) {
 		}
 		if quick {
 			n, open := s.wire.count()
+			// A lesson that exited has printed all it will.
+			gone := exited(ts) && !ok()
 			switch {
-			case n == 0 && since > neverConnected:
+			case n == 0 && (since > neverConnected || gone):
 				ts.Fatalf(what(), fmt.Sprintf("after %v, and the lesson never connected to REDIS_ADDR", since.Round(time.Millisecond)))
 			case n > 0 && open == 0 && closed.IsZero():
 				closed = time.Now()
 			case n > 0 && open == 0 && time.Since(closed) > time.Second:
 				ts.Fatalf(what(), "after the lesson closed its connection")
+			case gone:
+				ts.Fatalf(what(), "after the lesson exited")
 			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// exited says whether every program the script runs in the background
+// has exited (and there is one): what it printed is then all it will.
+func exited(ts *testscript.TestScript) bool {
+	cmds := ts.BackgroundCmds()
+	for _, c := range cmds {
+		// testscript waits for each one as it ends: a signal to a
+		// process that was waited for reports ErrProcessDone.
+		if c.Process == nil || !errors.Is(c.Process.Signal(syscall.Signal(0)), os.ErrProcessDone) {
+			return false
+		}
+	}
+	return len(cmds) > 0
 }
 
 // stopredis stops the server as if it crashed or was shut down: its
@@ -244,6 +263,9 @@ func cmdWaitbound(ts *testscript.TestScript, neg bool, args []string) {
 			ln.Close()
 		}
 		if redisaddr.InUse(err) {
+			// Bound, but maybe not listening yet: net.Listen binds,
+			// then listens. The second step follows at once.
+			time.Sleep(50 * time.Millisecond)
 			return
 		}
 		if time.Now().After(deadline) {
