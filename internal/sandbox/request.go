@@ -1,9 +1,9 @@
 package sandbox
 
 import (
-	"bytes"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Limits and sizes from Redis 7.0 (server.h, config.c).
@@ -36,7 +36,7 @@ func protoErr(format string, a ...any) *protocolError {
 //     after a bulk string's payload;
 //   - an array of length 0 or less is no command at all.
 type requestReader struct {
-	buf       []byte
+	buf       []byte   // read, not yet taken; commands taken stay valid
 	multibulk bool     // the request being read is a RESP array
 	remaining int      // array elements still to read; 0: none started
 	bulkLen   int      // payload length of the element; -1: not read yet
@@ -88,7 +88,7 @@ func (r *requestReader) readInline() ([][]byte, bool, error) {
 	if end > 0 && r.buf[end-1] == '\r' {
 		end--
 	}
-	argv, err := SplitArgs(r.buf[:end])
+	argv, err := splitArgs(r.buf[:end])
 	if err != nil {
 		return nil, false, protoErr("unbalanced quotes in request")
 	}
@@ -147,11 +147,18 @@ func (r *requestReader) readArray() ([][]byte, bool, error) {
 			}
 			r.buf = r.buf[cr+2:]
 			r.bulkLen = int(n)
+			// A big argument: make room for all of it at once,
+			// rather than growing the buffer read after read.
+			if need := r.bulkLen + 2 - len(r.buf); need > readChunk {
+				r.buf = slices.Grow(r.buf, need)
+			}
 		}
 		if len(r.buf) < r.bulkLen+2 {
 			return nil, false, nil
 		}
-		arg := bytes.Clone(r.buf[:r.bulkLen])
+		// The argument stays in the buffer, which later reads
+		// only append to, past it.
+		arg := r.buf[:r.bulkLen:r.bulkLen]
 		r.argv = append(r.argv, arg)
 		r.buf = r.buf[r.bulkLen+2:]
 		r.bulkLen = -1
