@@ -99,11 +99,12 @@ type Server struct {
 
 // Start runs a fresh redis-server on a free loopback port and waits
 // until it accepts connections.
-func Start() (*Server, error) { return StartOn("127.0.0.1") }
+func Start() (*Server, error) { return StartAlsoOn("") }
 
-// StartOn is Start on another local address (the protected-mode test
-// needs one that is not loopback).
-func StartOn(host string) (*Server, error) {
+// StartAlsoOn is Start, listening on another local address of the
+// machine too (the protected-mode test needs one that is not loopback).
+// Addr stays the loopback one.
+func StartAlsoOn(host string) (*Server, error) {
 	var last error
 	// A free port can be taken by someone else before redis-server
 	// binds it: try a few.
@@ -118,7 +119,7 @@ func StartOn(host string) (*Server, error) {
 }
 
 func start(host string) (*Server, error) {
-	port, err := freePort(host)
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
@@ -127,11 +128,11 @@ func start(host string) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		Addr: net.JoinHostPort(host, strconv.Itoa(port)),
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		done: make(chan struct{}),
 	}
 	s.cmd = exec.Command(Binary,
-		"--port", strconv.Itoa(port), "--bind", host,
+		"--port", strconv.Itoa(port), "--bind", strings.TrimSpace("127.0.0.1 "+host),
 		"--save", "", "--appendonly", "no", "--dir", dir,
 		"--daemonize", "no", "--logfile", "")
 	s.cmd.Stdout = &s.log
@@ -192,8 +193,8 @@ func (s *Server) Stop() {
 	}
 }
 
-func freePort(host string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}

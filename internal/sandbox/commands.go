@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -61,8 +62,8 @@ func (c *conn) run(argv [][]byte) bool {
 		goOn = own.run(c, args)
 	default:
 		if !c.inMulti {
-			if err := c.s.check(c, name, args); err != "" {
-				c.reply("-" + err + "\r\n")
+			if r := c.s.check(c, name, args); r != "" {
+				c.reply(r)
 				return true
 			}
 		}
@@ -118,15 +119,15 @@ func (c *conn) quietly(args ...string) {
 const databases = 16
 
 // check makes the argument checks that miniredis skips or makes
-// differently, with Redis 7.0's error texts. It returns the error, or
+// differently, with Redis 7.0's error texts. It returns the reply, or
 // "" to run the command.
 func (s *Server) check(c *conn, name string, args []string) string {
 	const (
-		notInt  = "ERR value is not an integer or out of range"
-		tooBig  = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
-		bitOfs  = "ERR bit offset is not an integer or out of range"
-		syntax  = "ERR syntax error"
-		dbRange = "ERR DB index is out of range"
+		notInt  = "-ERR value is not an integer or out of range\r\n"
+		tooBig  = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
+		bitOfs  = "-ERR bit offset is not an integer or out of range\r\n"
+		syntax  = "-ERR syntax error\r\n"
+		dbRange = "-ERR DB index is out of range\r\n"
 	)
 	isInt := func(s string) bool { _, ok := parseInt([]byte(s)); return ok }
 	// A string key's current value, if it has one.
@@ -151,8 +152,16 @@ func (s *Server) check(c *conn, name string, args []string) string {
 		case !ok:
 			return notInt
 		case ofs < 0:
-			return "ERR offset is out of range"
-		case len(args[3]) > 0 && ofs+int64(len(args[3])) > maxBulkLen:
+			return "-ERR offset is out of range\r\n"
+		case len(args[3]) == 0:
+			// Nothing to write: the length as it is.
+			if v, ok := value(args[1]); ok {
+				return ":" + strconv.Itoa(len(v)) + "\r\n"
+			}
+			if !s.mini.DB(c.db).Exists(args[1]) {
+				return ":0\r\n"
+			}
+		case ofs+int64(len(args[3])) > maxBulkLen:
 			return tooBig
 		}
 	case name == "SETBIT" && len(args) == 4:
@@ -395,8 +404,9 @@ func (c *conn) config(args []string) bool {
 	case sub == "GET" && len(args) < 3:
 		c.reply("-ERR wrong number of arguments for 'config|get' command\r\n")
 	case sub == "GET":
+		_, port, _ := net.SplitHostPort(c.s.Addr())
 		var found []string
-		for _, p := range configParams {
+		for _, p := range append(configParams, [2]string{"port", port}) {
 			for _, pat := range args[2:] {
 				if globMatch([]byte(strings.ToLower(pat)), []byte(p[0])) {
 					found = append(found, p[0], p[1])
@@ -426,10 +436,12 @@ func (c *conn) command(args []string) bool {
 	if len(args) > 1 {
 		sub = strings.ToUpper(args[1])
 	}
-	switch sub {
-	case "COUNT":
+	switch {
+	case sub == "COUNT" && len(args) != 2:
+		c.reply("-ERR wrong number of arguments for 'command|count' command\r\n")
+	case sub == "COUNT":
 		c.reply(":" + strconv.Itoa(c.s.commandCount()) + "\r\n")
-	case "DOCS":
+	case sub == "DOCS":
 		// No documentation: an empty reply, which redis-cli takes
 		// (it then has no hints for the commands).
 		if c.resp3.Load() {

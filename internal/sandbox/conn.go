@@ -75,7 +75,10 @@ func (c *conn) serve() {
 	go c.out.run()
 	var end error
 	if !isLoopback(c.sock.RemoteAddr()) {
+		// Protected mode: Redis writes its refusal and closes at
+		// once, without reading.
 		c.out.Write([]byte(deniedReply))
+		end = errDenied
 	} else {
 		end = c.readAndRun()
 	}
@@ -270,6 +273,8 @@ func withTxOnStack() bool {
 		}
 	}
 }
+
+var errDenied = errors.New("protected mode: a client from another host")
 
 // deniedReply is redis-server 7.0's answer to a client from another
 // host when no password is set (protected mode), byte for byte.

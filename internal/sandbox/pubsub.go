@@ -159,9 +159,13 @@ func (c *conn) unsubscribeCmd(args []string) bool {
 		if len(*mine) == 0 {
 			c.out.Write(confirm(c.resp3.Load(), k.unsub, nil, c.count(k)))
 		}
-		// All of them, the latest first, as Redis 7.0 does.
+		// All of them: patterns in the order subscribed, channels
+		// the latest first, as Redis 7.0 does (its channels are
+		// in a hash table, which small ones list that way).
 		names = slices.Clone(*mine)
-		slices.Reverse(names)
+		if k != patternKind {
+			slices.Reverse(names)
+		}
 	}
 	for _, name := range names {
 		p.remove(c, k, name)
