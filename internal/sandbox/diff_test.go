@@ -155,7 +155,7 @@ var diffCases = []struct {
 	{"publish to self", []string{"subscribe diff:self\r\npublish diff:self m\r\n"}, false},
 	{"two patterns match", []string{"psubscribe diff:d* diff:*d\r\nunsubscribe\r\n"}, false},
 	{"pubsub channels", []string{"subscribe diff:pc1\r\nreset\r\npubsub numsub diff:pc1 diff:none\r\npubsub channels diff:none*\r\n"}, false},
-	{"config get", []string{"config get save\r\nconfig get appendonly\r\nconfig get databases\r\nconfig get\r\nconfig get save appendonly\r\nconfig get proto-max-bulk*\r\n"}, false},
+	{"config get", []string{"config get save\r\nconfig get appendonly\r\nconfig get databases\r\nconfig get\r\nconfig get proto-max-bulk*\r\n"}, false},
 	{"command count arity", []string{"command count x\r\n"}, false},
 }
 
