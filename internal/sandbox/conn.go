@@ -154,7 +154,7 @@ func (c *conn) runAll() bool {
 // writers of this client, and of clients it published to, write.
 func (c *conn) flush() {
 	c.w.Flush()
-	c.out.kick()
+	c.out.flush()
 	for _, t := range c.touched {
 		t.out.kick()
 	}

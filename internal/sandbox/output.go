@@ -41,6 +41,7 @@ type output struct {
 	size      int       // bytes in chunks
 	spare     []byte    // a written chunk of the output's, to reuse
 	kicked    bool      // the chunks are ready to be written
+	writing   bool      // a write is under way (one at a time)
 	closing   bool      // nothing more will be appended: write and end
 	dead      bool      // the client is gone or was dropped
 	limited   bool      // subscribed or MONITOR: the pub/sub limits apply
@@ -122,6 +123,48 @@ func (o *output) overLimitLocked() bool {
 	return time.Since(o.softSince) >= pubsubSoftTime
 }
 
+// flush writes what is waiting itself, at once, unless a write is
+// under way (then the writer goroutine does it after). The client's own
+// replies leave this way, without waking another goroutine: that is
+// most of a round trip's cost.
+func (o *output) flush() {
+	o.mu.Lock()
+	if o.writing || o.dead || o.size == 0 {
+		o.kicked = true
+		o.mu.Unlock()
+		o.cond.Broadcast()
+		return
+	}
+	chunks, own := o.take()
+	o.mu.Unlock()
+	o.write(chunks, own)
+}
+
+// take hands the waiting chunks to a writer; the caller holds the lock.
+func (o *output) take() ([][]byte, []bool) {
+	chunks, own := o.chunks, o.own
+	o.chunks, o.own, o.size, o.kicked = nil, nil, 0, false
+	o.writing = true
+	return chunks, own
+}
+
+// write writes chunks in one write, then lets the next writer go.
+func (o *output) write(chunks [][]byte, own []bool) bool {
+	first := chunks[0]
+	bufs := net.Buffers(chunks)
+	_, err := bufs.WriteTo(o.sock)
+	o.mu.Lock()
+	o.writing = false
+	if err != nil {
+		o.dropLocked()
+	} else if own[0] && cap(first) == chunkSize {
+		o.spare = first
+	}
+	o.mu.Unlock()
+	o.cond.Broadcast() // for the writer, and waitBelow
+	return err == nil
+}
+
 // kick lets the writer write what is waiting.
 func (o *output) kick() {
 	o.mu.Lock()
@@ -181,29 +224,18 @@ func (o *output) run() {
 	defer close(o.done)
 	for {
 		o.mu.Lock()
-		ready := func() bool { return (o.kicked || o.closing) && o.size > 0 }
-		for !o.dead && !ready() && !(o.closing && o.size == 0) {
+		ready := func() bool { return (o.kicked || o.closing) && o.size > 0 && !o.writing }
+		for !o.dead && !ready() && !(o.closing && o.size == 0 && !o.writing) {
 			o.cond.Wait()
 		}
 		if o.dead || o.size == 0 {
 			o.mu.Unlock()
 			return
 		}
-		chunks, own := o.chunks, o.own
-		o.chunks, o.own, o.size, o.kicked = nil, nil, 0, false
+		chunks, own := o.take()
 		o.mu.Unlock()
-
-		first := chunks[0]
-		bufs := net.Buffers(chunks)
-		if _, err := bufs.WriteTo(o.sock); err != nil {
-			o.drop()
+		if !o.write(chunks, own) {
 			return
 		}
-		o.mu.Lock()
-		if own[0] && cap(first) == chunkSize {
-			o.spare = first
-		}
-		o.mu.Unlock()
-		o.cond.Broadcast() // for waitBelow
 	}
 }
