@@ -188,3 +188,46 @@ func TestMonitor(t *testing.T) {
 		}
 	})
 }
+
+// monitorLines has a client run req while a MONITOR watches, and
+// returns the arguments part of each line the monitor got.
+func monitorLines(t *testing.T, addr, req string) []string {
+	m := dial(t, addr)
+	io.WriteString(m, "monitor\r\n")
+	r := bufio.NewReader(m)
+	if l, err := r.ReadString('\n'); l != "+OK\r\n" {
+		t.Fatalf("monitor: %q, %v", l, err)
+	}
+	c := dial(t, addr)
+	io.WriteString(c, req+"ping\r\n")
+	bufio.NewReader(c).ReadString('P') // the last reply: +PONG
+	var lines []string
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, args, _ := strings.Cut(strings.TrimSuffix(l, "\r\n"), "] ")
+		if args == `"ping"` {
+			return lines
+		}
+		lines = append(lines, args)
+	}
+}
+
+// TestMonitorDifferences pins what MONITOR shows differently
+// (docs/differences.md): the commands a Lua script runs, and a
+// miniredis command with the wrong number of arguments.
+func TestMonitorDifferences(t *testing.T) {
+	t.Parallel()
+	real, sb := backends(t)
+	req := "eval \"return redis.call('incr','mon:y')\" 0\r\nincr\r\n"
+	got := strings.Join(monitorLines(t, sb, req), " | ")
+	if want := `"eval" "return redis.call('incr','mon:y')" "0" | "incr"`; got != want {
+		t.Errorf("sandbox's monitor: %s\nwant %s", got, want)
+	}
+	got = strings.Join(monitorLines(t, real, req), " | ")
+	if want := `"eval" "return redis.call('incr','mon:y')" "0" | "incr" "mon:y"`; got != want {
+		t.Errorf("redis-server's monitor: %s\nwant %s", got, want)
+	}
+}

@@ -22,8 +22,10 @@ import (
 const drain = 500 * time.Millisecond
 
 // A conn is one client connection. One goroutine (serve) reads the
-// client's requests and runs them one after the other, as Redis runs a
-// client's commands in order; another (output.run) writes the replies.
+// client's requests, runs them one after the other, as Redis runs a
+// client's commands in order, and writes the replies of each batch.
+// Another (output.run) writes what other clients add meanwhile: pub/sub
+// messages, MONITOR lines.
 type conn struct {
 	s    *Server
 	sock net.Conn
@@ -34,11 +36,11 @@ type conn struct {
 	req  requestReader
 
 	// Only serve's goroutine uses these.
-	mute    bool // quietly: throw miniredis's replies away
-	db      int  // the selected database, for MONITOR
-	inMulti bool // between MULTI and EXEC/DISCARD
-	dirty   bool // an unknown command came after MULTI: EXEC aborts
-	touched []*conn
+	mute    bool                  // quietly: throw miniredis's replies away
+	db      int                   // the selected database, for MONITOR
+	inMulti bool                  // between MULTI and EXEC/DISCARD
+	dirty   bool                  // an unknown command came after MULTI: EXEC aborts
+	touched []*conn               // clients this batch published to: kick them after
 	readErr atomic.Pointer[error] // set by watch: the client has gone
 
 	resp3 atomic.Bool // HELLO 3: pushes use RESP3's > type
@@ -51,8 +53,9 @@ type conn struct {
 func newConn(s *Server, sock net.Conn) *conn {
 	c := &conn{s: s, sock: sock, addr: sock.RemoteAddr().String()}
 	c.out.init(sock)
-	// miniredis writes its replies into a buffer, which the sandbox
-	// moves to the output after each command.
+	// miniredis writes its replies (and the sandbox its own) into a
+	// buffer, which goes to the output at the end of each batch, and
+	// before the sandbox writes to the output directly.
 	c.w = bufio.NewWriterSize(sink{c}, 16<<10)
 	c.peer = server.NewPeer(c.w)
 	return c
