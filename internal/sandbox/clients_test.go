@@ -219,14 +219,24 @@ func monitorLines(t *testing.T, addr, req string) []string {
 // (docs/differences.md): the commands a Lua script runs, and a
 // miniredis command with the wrong number of arguments.
 func TestMonitorDifferences(t *testing.T) {
-	t.Parallel()
-	real, sb := backends(t)
+	// Servers of its own: the shared ones have other clients.
+	realredis.Require(t)
+	real, err := realredis.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer real.Stop()
+	sb, err := Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
 	req := "eval \"return redis.call('incr','mon:y')\" 0\r\nincr\r\n"
-	got := strings.Join(monitorLines(t, sb, req), " | ")
+	got := strings.Join(monitorLines(t, sb.Addr(), req), " | ")
 	if want := `"eval" "return redis.call('incr','mon:y')" "0" | "incr"`; got != want {
 		t.Errorf("sandbox's monitor: %s\nwant %s", got, want)
 	}
-	got = strings.Join(monitorLines(t, real, req), " | ")
+	got = strings.Join(monitorLines(t, real.Addr, req), " | ")
 	if want := `"eval" "return redis.call('incr','mon:y')" "0" | "incr" "mon:y"`; got != want {
 		t.Errorf("redis-server's monitor: %s\nwant %s", got, want)
 	}

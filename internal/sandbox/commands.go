@@ -24,11 +24,17 @@ func (c *conn) run(argv [][]byte) bool {
 		c.dirty = c.inMulti // Redis then refuses to EXEC
 		return true
 	}
-	args := make([]string, len(argv))
-	for i, a := range argv {
+	// The arguments as strings, as miniredis takes them (a raw
+	// command needs only its name and subcommand, for errors).
+	n := len(argv)
+	if own.raw != nil {
+		n = min(n, 2)
+	}
+	args := make([]string, n)
+	for i, a := range argv[:n] {
 		args[i] = string(a)
 	}
-	if isOwn && !arityOK(own.arity, len(args)) {
+	if isOwn && !arityOK(own.arity, len(argv)) {
 		c.reply("-ERR wrong number of arguments for '" + fullName(args) + "' command\r\n")
 		c.dirty = c.inMulti
 		return true
@@ -59,7 +65,11 @@ func (c *conn) run(argv [][]byte) bool {
 		// Own commands may write to other clients' outputs: this
 		// client's earlier replies go first.
 		c.w.Flush()
-		goOn = own.run(c, args)
+		if own.raw != nil {
+			goOn = own.raw(c, argv)
+		} else {
+			goOn = own.run(c, args)
+		}
 	default:
 		if !c.inMulti {
 			if r := c.s.check(c, name, args); r != "" {
@@ -196,30 +206,33 @@ func (s *Server) check(c *conn, name string, args []string) string {
 }
 
 // An ownCommand is a command the sandbox runs itself. arity is Redis's:
-// n > 0 means exactly n words with the name, n < 0 at least -n.
+// n > 0 means exactly n words with the name, n < 0 at least -n. A raw
+// command takes the arguments as read, not copied into strings (the
+// message of a PUBLISH may be large).
 type ownCommand struct {
 	arity int
 	run   func(c *conn, args []string) bool
+	raw   func(c *conn, argv [][]byte) bool
 }
 
 var ownCommands map[string]ownCommand
 
 func init() {
 	ownCommands = map[string]ownCommand{
-		"PING":         {-1, (*conn).ping},
-		"SUBSCRIBE":    {-2, (*conn).subscribeCmd},
-		"PSUBSCRIBE":   {-2, (*conn).subscribeCmd},
-		"SSUBSCRIBE":   {-2, (*conn).subscribeCmd},
-		"UNSUBSCRIBE":  {-1, (*conn).unsubscribeCmd},
-		"PUNSUBSCRIBE": {-1, (*conn).unsubscribeCmd},
-		"SUNSUBSCRIBE": {-1, (*conn).unsubscribeCmd},
-		"PUBLISH":      {3, (*conn).publishCmd},
-		"SPUBLISH":     {3, (*conn).publishCmd},
-		"PUBSUB":       {-2, (*conn).pubsubCmd},
-		"MONITOR":      {1, (*conn).monitor},
-		"RESET":        {1, (*conn).reset},
-		"CONFIG":       {-2, (*conn).config},
-		"COMMAND":      {-1, (*conn).command},
+		"PING":         {-1, (*conn).ping, nil},
+		"SUBSCRIBE":    {-2, (*conn).subscribeCmd, nil},
+		"PSUBSCRIBE":   {-2, (*conn).subscribeCmd, nil},
+		"SSUBSCRIBE":   {-2, (*conn).subscribeCmd, nil},
+		"UNSUBSCRIBE":  {-1, (*conn).unsubscribeCmd, nil},
+		"PUNSUBSCRIBE": {-1, (*conn).unsubscribeCmd, nil},
+		"SUNSUBSCRIBE": {-1, (*conn).unsubscribeCmd, nil},
+		"PUBLISH":      {3, nil, (*conn).publishCmd},
+		"SPUBLISH":     {3, nil, (*conn).publishCmd},
+		"PUBSUB":       {-2, (*conn).pubsubCmd, nil},
+		"MONITOR":      {1, (*conn).monitor, nil},
+		"RESET":        {1, (*conn).reset, nil},
+		"CONFIG":       {-2, (*conn).config, nil},
+		"COMMAND":      {-1, (*conn).command, nil},
 	}
 }
 

@@ -108,10 +108,8 @@ func (c *conn) serve() {
 // read error that ended it (io.EOF when the client half-closed), or nil
 // when the sandbox ends the connection.
 func (c *conn) readAndRun() error {
-	buf := make([]byte, readChunk)
 	for {
-		n, err := c.sock.Read(buf)
-		c.req.feed(buf[:n])
+		err := c.req.readFrom(c.sock)
 		// Redis runs what came before the end of the stream, and
 		// answers it: a client may send its last commands and
 		// half-close at once.
@@ -204,11 +202,8 @@ func (c *conn) watch(command func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		buf := make([]byte, readChunk)
 		for len(c.req.buf) < pauseAt {
-			n, err := c.sock.Read(buf)
-			c.req.feed(buf[:n])
-			if err != nil {
+			if err := c.req.readFrom(c.sock); err != nil {
 				if !errors.Is(err, os.ErrDeadlineExceeded) {
 					c.readErr.Store(&err)
 					c.peer.Close()

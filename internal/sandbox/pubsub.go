@@ -83,7 +83,7 @@ func (c *conn) count(k *kind) int {
 
 // push encodes a pub/sub message, bulk strings: an array in RESP2, a
 // push in RESP3.
-func push(resp3 bool, parts ...string) []byte {
+func push(resp3 bool, parts ...[]byte) []byte {
 	size := 16
 	for _, p := range parts {
 		size += len(p) + 16
@@ -210,21 +210,22 @@ func (p *pubsub) unsubscribeAll(c *conn) {
 // publishCmd serves PUBLISH and SPUBLISH: the message goes to the
 // channel's subscribers, in the order they subscribed, then to each
 // matching pattern's; the reply counts the deliveries.
-func (c *conn) publishCmd(args []string) bool {
+func (c *conn) publishCmd(argv [][]byte) bool {
 	p := &c.s.pubsub
-	channel, msg := args[1], args[2]
-	shard := strings.EqualFold(args[0], "SPUBLISH")
+	channel, msg := string(argv[1]), argv[2]
+	shard := strings.EqualFold(string(argv[0]), "SPUBLISH")
 	n := 0
-	// Each form of a message is encoded once, and shared.
+	// A message is encoded once for each protocol, and shared by the
+	// subscribers' outputs.
 	var encoded [2][]byte
-	deliver := func(to *conn, parts ...string) {
+	deliver := func(to *conn, kind string) {
 		resp3 := to.resp3.Load()
 		i := 0
 		if resp3 {
 			i = 1
 		}
-		if encoded[i] == nil || parts[0] == "pmessage" {
-			encoded[i] = push(resp3, parts...)
+		if encoded[i] == nil {
+			encoded[i] = push(resp3, []byte(kind), argv[1], msg)
 		}
 		to.out.share(encoded[i])
 		c.touched = append(c.touched, to)
@@ -233,16 +234,19 @@ func (c *conn) publishCmd(args []string) bool {
 	p.mu.Lock()
 	if shard {
 		for _, to := range p.shards[channel] {
-			deliver(to, "smessage", channel, msg)
+			deliver(to, "smessage")
 		}
 	} else {
 		for _, to := range p.channels[channel] {
-			deliver(to, "message", channel, msg)
+			deliver(to, "message")
 		}
 		for _, pat := range p.patOrder {
-			if globMatch([]byte(pat), []byte(channel)) {
+			if globMatch([]byte(pat), argv[1]) {
 				for _, to := range p.patterns[pat] {
-					deliver(to, "pmessage", pat, channel, msg)
+					resp3 := to.resp3.Load()
+					to.out.share(push(resp3, []byte("pmessage"), []byte(pat), argv[1], msg))
+					c.touched = append(c.touched, to)
+					n++
 				}
 			}
 		}
