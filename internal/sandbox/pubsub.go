@@ -212,7 +212,7 @@ func (p *pubsub) unsubscribeAll(c *conn) {
 // matching pattern's; the reply counts the deliveries.
 func (c *conn) publishCmd(argv [][]byte) bool {
 	p := &c.s.pubsub
-	channel, msg := string(argv[1]), argv[2]
+	msg := argv[2]
 	shard := strings.EqualFold(string(argv[0]), "SPUBLISH")
 	n := 0
 	// A message is encoded once for each protocol, and shared by the
@@ -233,11 +233,11 @@ func (c *conn) publishCmd(argv [][]byte) bool {
 	}
 	p.mu.Lock()
 	if shard {
-		for _, to := range p.shards[channel] {
+		for _, to := range p.shards[string(argv[1])] {
 			deliver(to, "smessage")
 		}
 	} else {
-		for _, to := range p.channels[channel] {
+		for _, to := range p.channels[string(argv[1])] {
 			deliver(to, "message")
 		}
 		for _, pat := range p.patOrder {
