@@ -308,3 +308,38 @@ func TestWithTxHoldsTheLock(t *testing.T) {
 			"expects; revisit it:\nfunc withTx(%s\n}", body)
 	}
 }
+
+// TestClientsLeaveNothing: clients that subscribe, MONITOR or wait in
+// BLPOP, then go, leave no connection, subscription or monitor behind.
+func TestClientsLeaveNothing(t *testing.T) {
+	srv, err := Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, req := range []string{
+		"subscribe leave:ch\r\n", "psubscribe leave:*\r\n", "ssubscribe leave:s\r\n",
+		"monitor\r\n", "blpop leave:q 0\r\n", "multi\r\nincr leave:n\r\n",
+	} {
+		for range 10 {
+			c := dial(t, srv.Addr())
+			io.WriteString(c, req)
+			c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+			c.Read(make([]byte, 64))
+			c.Close()
+		}
+	}
+	for range 500 {
+		srv.mu.Lock()
+		conns, monitors := len(srv.conns), len(srv.monitors)
+		srv.mu.Unlock()
+		srv.pubsub.mu.Lock()
+		subs := len(srv.pubsub.channels) + len(srv.pubsub.patterns) + len(srv.pubsub.shards) + len(srv.pubsub.patOrder)
+		srv.pubsub.mu.Unlock()
+		if conns+monitors+subs == 0 && srv.nmonitors.Load() == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("left behind: %d connections, %d monitors, %d subscriptions", len(srv.conns), len(srv.monitors), len(srv.pubsub.channels))
+}
