@@ -9,7 +9,7 @@ BIN         := .bin
 EXE         := $(if $(filter Windows_NT,$(OS)),.exe,)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo redis tap telnet test lint golden clean workshop check solutions
+.PHONY: help demo redis tap telnet test lint golden clean workshop check solutions bench
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ test: ## run every test; real-redis-server runs are skipped if it is absent
 	@if [ -d .workshop/solutions ]; then echo "note: the lessons are workshop exercises (make workshop), so their tests fail until you write them: make check checks them one by one, make solutions brings back the reference"; fi
 	@command -v redis-server >/dev/null || echo "note: redis-server is not on PATH, so the tests against a real Redis are skipped (go test -v shows each skip); install it to run them: apt-get install redis-server, or brew install redis"
 	go test -count=1 ./...
+
+bench: ## requests per second of the embedded Redis, plain miniredis and redis-server, side by side
+	@go run ./scripts/bench
 
 lint: ## gofmt, go vet (also for windows and darwin) and staticcheck must all be clean
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -41,6 +42,53 @@ func Require(t testing.TB) {
 	t.Skip(reason)
 }
 
+// RequireTool is Require for another program of the Redis tools
+// (redis-cli, redis-benchmark): skipped with the reason when it is not
+// on PATH, failed when RequiredEnv is 1.
+func RequireTool(t testing.TB, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err == nil {
+		return
+	}
+	reason := name + " is not on PATH: install the Redis tools (Debian/Ubuntu: " +
+		"apt-get install redis-tools; macOS: brew install redis) to run this test"
+	if os.Getenv(RequiredEnv) == "1" {
+		t.Fatalf("%s (%s=1)", reason, RequiredEnv)
+	}
+	t.Skip(reason)
+}
+
+// Version is the version of the redis-server on PATH ("7.0.15").
+func Version() (string, error) {
+	out, err := exec.Command(Binary, "--version").Output()
+	if err != nil {
+		return "", err
+	}
+	// "Redis server v=7.0.15 sha=..."
+	_, v, ok := strings.Cut(string(out), " v=")
+	v, _, _ = strings.Cut(v, " ")
+	if !ok || v == "" {
+		return "", fmt.Errorf("%s --version: unexpected %q", Binary, out)
+	}
+	return v, nil
+}
+
+// Require70 is Require for a test that pins redis-server 7.0's exact
+// texts: it also skips, naming the version, when the redis-server on
+// PATH is another one (a reader's brew install gives 7.2 or 8.x). CI
+// runs Debian's 7.0.
+func Require70(t testing.TB) {
+	t.Helper()
+	Require(t)
+	v, err := Version()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(v, "7.0.") {
+		t.Skipf("redis-server is %s; this test expects 7.0.x's exact replies", v)
+	}
+}
+
 // Server is a running redis-server.
 type Server struct {
 	Addr string
@@ -51,12 +99,17 @@ type Server struct {
 
 // Start runs a fresh redis-server on a free loopback port and waits
 // until it accepts connections.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return StartAlsoOn("") }
+
+// StartAlsoOn is Start, listening on another local address of the
+// machine too (the protected-mode test needs one that is not loopback).
+// Addr stays the loopback one.
+func StartAlsoOn(host string) (*Server, error) {
 	var last error
 	// A free port can be taken by someone else before redis-server
 	// binds it: try a few.
 	for range 5 {
-		s, err := start()
+		s, err := start(host)
 		if err == nil {
 			return s, nil
 		}
@@ -65,7 +118,7 @@ func Start() (*Server, error) {
 	return nil, last
 }
 
-func start() (*Server, error) {
+func start(host string) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -79,7 +132,7 @@ func start() (*Server, error) {
 		done: make(chan struct{}),
 	}
 	s.cmd = exec.Command(Binary,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--port", strconv.Itoa(port), "--bind", strings.TrimSpace("127.0.0.1 "+host),
 		"--save", "", "--appendonly", "no", "--dir", dir,
 		"--daemonize", "no", "--logfile", "")
 	s.cmd.Stdout = &s.log

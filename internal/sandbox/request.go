@@ -1,9 +1,10 @@
 package sandbox
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"math"
+	"slices"
 )
 
 // Limits and sizes from Redis 7.0 (server.h, config.c).
@@ -36,14 +37,29 @@ func protoErr(format string, a ...any) *protocolError {
 //     after a bulk string's payload;
 //   - an array of length 0 or less is no command at all.
 type requestReader struct {
-	buf       []byte
+	buf       []byte   // read, not yet taken
+	base      []byte   // the array buf is in, from its start
 	multibulk bool     // the request being read is a RESP array
 	remaining int      // array elements still to read; 0: none started
 	bulkLen   int      // payload length of the element; -1: not read yet
 	argv      [][]byte // elements read so far
+
+	// The commands next returns point into buf's array: they are valid
+	// until next returns nil (all taken; the array is then reused).
 }
 
 func (r *requestReader) feed(p []byte) { r.buf = append(r.buf, p...) }
+
+// readFrom reads once from rd straight into the buffer.
+func (r *requestReader) readFrom(rd io.Reader) error {
+	if cap(r.buf)-len(r.buf) < readChunk {
+		r.buf = slices.Grow(r.buf, readChunk)
+		r.base = r.buf
+	}
+	n, err := rd.Read(r.buf[len(r.buf):cap(r.buf)])
+	r.buf = r.buf[:len(r.buf)+n]
+	return err
+}
 
 // next returns the next complete command. It returns (nil, nil) when it
 // needs more input, and a *protocolError when Redis would give up on
@@ -72,7 +88,13 @@ func (r *requestReader) next() ([][]byte, error) {
 		}
 		// An empty line or an empty array: no command, no reply.
 	}
-	r.buf = nil // release what a large request grew
+	// All taken, and the commands run: start again at the beginning
+	// of the buffer, unless a large request grew it.
+	if cap(r.base) <= 4*readChunk {
+		r.buf = r.base[:0]
+	} else {
+		r.buf, r.base = nil, nil
+	}
 	return nil, nil
 }
 
@@ -88,7 +110,7 @@ func (r *requestReader) readInline() ([][]byte, bool, error) {
 	if end > 0 && r.buf[end-1] == '\r' {
 		end--
 	}
-	argv, err := SplitArgs(r.buf[:end])
+	argv, err := splitArgs(r.buf[:end])
 	if err != nil {
 		return nil, false, protoErr("unbalanced quotes in request")
 	}
@@ -147,11 +169,19 @@ func (r *requestReader) readArray() ([][]byte, bool, error) {
 			}
 			r.buf = r.buf[cr+2:]
 			r.bulkLen = int(n)
+			// A big argument: make room for all of it at once,
+			// rather than growing the buffer read after read.
+			if need := r.bulkLen + 2 - len(r.buf); need > readChunk {
+				r.buf = slices.Grow(r.buf, need)
+				r.base = r.buf
+			}
 		}
 		if len(r.buf) < r.bulkLen+2 {
 			return nil, false, nil
 		}
-		arg := bytes.Clone(r.buf[:r.bulkLen])
+		// The argument stays in the buffer, which later reads
+		// only append to, past it.
+		arg := r.buf[:r.bulkLen:r.bulkLen]
 		r.argv = append(r.argv, arg)
 		r.buf = r.buf[r.bulkLen+2:]
 		r.bulkLen = -1

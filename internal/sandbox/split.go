@@ -5,18 +5,18 @@ import (
 	"errors"
 )
 
-// errUnbalancedQuotes is what SplitArgs returns for a line that real
+// errUnbalancedQuotes is what splitArgs returns for a line that real
 // Redis refuses with "Protocol error: unbalanced quotes in request".
 var errUnbalancedQuotes = errors.New("unbalanced quotes")
 
-// SplitArgs splits one inline request line into arguments exactly as
+// splitArgs splits one inline request line into arguments exactly as
 // Redis does (sdssplitargs in sds.c): arguments are separated by blanks;
 // "double quotes" understand \n \r \t \b \a \xHH and \<any byte>;
 // 'single quotes' understand only \'; a quote may open in the middle of
 // an argument, but a closing quote must be followed by a blank or the
 // end of the line. The line is read as a C string: it ends at its first
 // NUL byte. An empty or all-blank line gives no arguments.
-func SplitArgs(line []byte) ([][]byte, error) {
+func splitArgs(line []byte) ([][]byte, error) {
 	if i := bytes.IndexByte(line, 0); i >= 0 {
 		line = line[:i]
 	}

@@ -39,7 +39,7 @@ func TestSplitArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q", tt.line), func(t *testing.T) {
-			got, err := SplitArgs([]byte(tt.line))
+			got, err := splitArgs([]byte(tt.line))
 			if tt.want == nil {
 				if err == nil {
 					t.Fatalf("got %q, want unbalanced quotes", got)
@@ -56,7 +56,7 @@ func TestSplitArgs(t *testing.T) {
 	}
 }
 
-// quoteArgs writes args as one inline line that SplitArgs reads back
+// quoteArgs writes args as one inline line that splitArgs reads back
 // as the same args, whatever bytes they hold.
 func quoteArgs(args [][]byte) []byte {
 	var b bytes.Buffer
@@ -91,11 +91,11 @@ func FuzzSplitArgs(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		args, err := SplitArgs(line)
+		args, err := splitArgs(line)
 		if err != nil {
 			return
 		}
-		again, err := SplitArgs(quoteArgs(args))
+		again, err := splitArgs(quoteArgs(args))
 		if err != nil {
 			t.Fatalf("quoted %q: %v", args, err)
 		}

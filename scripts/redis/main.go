@@ -5,7 +5,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -16,6 +15,11 @@ import (
 )
 
 func main() {
+	// Listen for Ctrl-C first: a signal that comes while the server
+	// starts must stop it cleanly too, not kill the process.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+
 	addr, err := redisaddr.FromEnv()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "redis: %v\n", err)
@@ -23,7 +27,7 @@ func main() {
 	}
 	srv, err := sandbox.Start(addr)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
+		if redisaddr.InUse(err) {
 			fmt.Fprintf(os.Stderr, "redis: %s is already in use; a Redis may "+
 				"already be running there (use it, or pick another port: "+
 				"REDIS_ADDR=127.0.0.1:6380 make redis)\n", addr)
@@ -33,9 +37,11 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("Embedded Redis listening on %s; press Ctrl-C to stop.\n", srv.Addr())
+	if srv.Exposed() {
+		fmt.Println("It listens beyond this machine's loopback: clients from " +
+			"other hosts get -DENIED, as from redis-server in protected mode.")
+	}
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	<-stop
 	srv.Close()
 	fmt.Println("Stopped.")
