@@ -24,7 +24,7 @@ func main() {
 	// -ping: how long a silence lasts before the health check.
 	ping := flag.Duration("ping", 5*time.Second,
 		"send a health-check PING after this long with no message")
-	flag.Parse()
+	parseFlags("08-reconnect [-ping 5s] [channel]", 1)
 	channel := "messages"
 	if flag.NArg() > 0 {
 		channel = flag.Arg(0)
@@ -234,4 +234,21 @@ func readReply(r *bufio.Reader, depth int) (string, error) {
 		}
 	}
 	return string(b), nil
+}
+
+// parseFlags parses the flags and at most `most` arguments, or
+// exits with one line: what is wrong, and how to run the lesson.
+func parseFlags(usage string, most int) {
+	flag.CommandLine.Init(lesson, flag.ContinueOnError)
+	flag.CommandLine.SetOutput(io.Discard) // no 3-line usage
+	err := flag.CommandLine.Parse(os.Args[1:])
+	switch {
+	case err == flag.ErrHelp:
+		fail("usage: %s", usage)
+	case err != nil:
+		fail("%v; usage: %s", err, usage)
+	case flag.NArg() > most:
+		fail("unexpected argument %q; usage: %s",
+			flag.Arg(most), usage)
+	}
 }
