@@ -141,15 +141,15 @@ func redial(ctx context.Context, msg string,
 		case <-time.After(wait):
 		}
 		conn, err := net.DialTimeout("tcp", addr, timeout)
-		if err == nil {
-			var r *bufio.Reader
-			if r, err = resubscribe(ctx, conn, msg); err == nil {
-				return conn, r
-			}
+		if err != nil {
+			say = fmt.Sprintf("cannot connect to %s: %s", addr,
+				short(err))
+		} else if r, err := resubscribe(ctx, conn, msg); err != nil {
 			conn.Close()
+			say = fmt.Sprintf("%s: %s", addr, short(err))
+		} else {
+			return conn, r
 		}
-		say = fmt.Sprintf("cannot connect to %s: %s", addr,
-			short(err))
 		wait = min(2*wait, 5*time.Second)
 	}
 }
@@ -167,6 +167,11 @@ func resubscribe(ctx context.Context, conn net.Conn,
 	}
 	r := bufio.NewReader(conn)
 	reply, err := readReply(r, 0)
+	if errors.Is(err, os.ErrDeadlineExceeded) && reply == "" {
+		// It accepts, but says nothing: a frozen server.
+		return nil, fmt.Errorf("no answer to SUBSCRIBE within %v",
+			timeout)
+	}
 	if err != nil {
 		return nil, err
 	}
