@@ -54,7 +54,6 @@ func main() {
 	// cannot hold up Ctrl-C. Listen first, to fail at once on a
 	// port in use, then serve on a goroutine of its own.
 	srv := &http.Server{
-		Addr:              listen,
 		Handler:           hits(conn, r, os.Stdout),
 		ReadHeaderTimeout: timeout,
 		ReadTimeout:       timeout,
