@@ -8,7 +8,9 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"strings"
 	"time"
 )
@@ -18,9 +20,9 @@ func main() {
 	// more are enough to time.
 	n := flag.Int("n", 10000, "how many INCRs; 10 or fewer "+
 		"print their bytes instead of timings")
-	flag.Parse()
-	if *n < 1 {
-		fail("-n must be at least 1")
+	parseFlags("05-pipeline [-n 10000]", 0)
+	if *n < 1 || *n > 1e6 {
+		fail("-n must be from 1 to 1000000")
 	}
 	show := *n <= 10
 
@@ -29,6 +31,12 @@ func main() {
 	conn := connect()
 	r := bufio.NewReader(conn)
 	cmd := encode("INCR", "my-key")
+
+	// Timing takes a while (seconds, on a slow server): say so.
+	if !show {
+		fmt.Fprintf(os.Stderr, "%s: timing %d INCRs one at a "+
+			"time, then pipelined...\n", lesson, *n)
+	}
 
 	// One at a time: write a command, wait for its reply, and
 	// only then write the next. Each INCR costs a round trip:
@@ -102,4 +110,21 @@ func encode(args ...string) string {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
 	return b.String()
+}
+
+// parseFlags parses the flags and at most `most` arguments, or
+// exits with one line: what is wrong, and how to run the lesson.
+func parseFlags(usage string, most int) {
+	flag.CommandLine.Init(lesson, flag.ContinueOnError)
+	flag.CommandLine.SetOutput(io.Discard) // no 3-line usage
+	err := flag.CommandLine.Parse(os.Args[1:])
+	switch {
+	case err == flag.ErrHelp:
+		fail("usage: %s", usage)
+	case err != nil:
+		fail("%v; usage: %s", err, usage)
+	case flag.NArg() > most:
+		fail("unexpected argument %q; usage: %s",
+			flag.Arg(most), usage)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -48,13 +49,14 @@ func main() {
 		os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// Every request goes to hits, on the one connection. Listen
-	// first, to fail at once on a port in use, then serve on a
-	// goroutine of its own.
+	// Every request goes to hits, on the one connection. A
+	// client gets the timeout to send its request, so a slow one
+	// cannot hold up Ctrl-C. Listen first, to fail at once on a
+	// port in use, then serve on a goroutine of its own.
 	srv := &http.Server{
-		Addr:              listen,
 		Handler:           hits(conn, r, os.Stdout),
 		ReadHeaderTimeout: timeout,
+		ReadTimeout:       timeout,
 	}
 
 	ln, err := net.Listen("tcp", listen)
@@ -69,10 +71,14 @@ func main() {
 		}
 	}()
 
-	// Until Ctrl-C: then let the requests under way finish, and
-	// close the Redis connection.
+	// Until Ctrl-C: then let the requests under way finish, for
+	// the timeout at most, and close the Redis connection. A
+	// second Ctrl-C, once stop() is called, kills at once.
 	<-ctx.Done()
-	srv.Shutdown(context.Background())
+	stop()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	srv.Shutdown(ctx)
 	fmt.Println("Close the connection")
 	conn.Close()
 }
@@ -103,6 +109,12 @@ func hits(conn net.Conn, r *bufio.Reader,
 		var body struct{ Key string }
 		data, err := io.ReadAll(http.MaxBytesReader(w, req.Body,
 			64<<10))
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			answer(w, http.StatusRequestEntityTooLarge, "error",
+				"the body is over 64 KiB")
+			return
+		}
 		if err == nil {
 			err = json.Unmarshal(data, &body)
 		}
@@ -129,6 +141,10 @@ func hits(conn net.Conn, r *bufio.Reader,
 		send(conn, msg)
 		reply, err := readLine(r)
 		if err != nil {
+			// Redis is gone: tell this client, then exit.
+			answer(w, http.StatusServiceUnavailable, "error",
+				"no answer from Redis")
+			http.NewResponseController(w).Flush()
 			readFailed(err, reply)
 		}
 		fmt.Fprintf(out, "Received: %q\n", reply)
@@ -153,12 +169,14 @@ func hits(conn net.Conn, r *bufio.Reader,
 }
 
 // answer writes a one-line JSON object, {"hits": 1} or
-// {"error": "..."}.
+// {"error": "..."}, with its length: whole once flushed.
 func answer(w http.ResponseWriter, code int, name string, v any) {
 	value, _ := json.Marshal(v)
+	line := fmt.Sprintf("{%q: %s}\n", name, value)
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(line)))
 	w.WriteHeader(code)
-	fmt.Fprintf(w, "{%q: %s}\n", name, value)
+	io.WriteString(w, line)
 }
 
 // encode writes a command as a RESP array of bulk strings, as

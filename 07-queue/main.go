@@ -62,9 +62,10 @@ func push(jobs []string) {
 // or for secs seconds; 0 means for ever.
 func work(secs string) {
 	// The block time, checked before connecting: seconds, with
-	// decimals if need be; 0 waits for ever.
+	// decimals if need be; 0 waits for ever. Written so that NaN,
+	// which every comparison calls false, fails too.
 	block, err := strconv.ParseFloat(secs, 64)
-	if err != nil || block < 0 || block > 1e6 {
+	if err != nil || !(block >= 0 && block <= 1e6) {
 		fail("%q is not a number of seconds, such as 0 or 1.5",
 			secs)
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +50,46 @@ func TestSilentServer(t *testing.T) {
 	}
 	if took < 150*time.Millisecond || took > 2*time.Second {
 		t.Errorf("noticed after %v, want -ping + timeout, 150ms", took)
+	}
+}
+
+// TestFrozenServer: after the connection is lost, a server accepts
+// the new one but never answers SUBSCRIBE. The subscriber says so,
+// in those words, and tries again.
+func TestFrozenServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // open and silent until the test ends
+		}
+	}()
+
+	addr, timeout = ln.Addr().String(), 100*time.Millisecond
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = wr
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	conn, _ := redial(ctx, encode("SUBSCRIBE", "messages"), io.EOF)
+	os.Stderr = stderr
+	wr.Close()
+	said, _ := io.ReadAll(rd)
+	if conn != nil {
+		t.Fatal("redial returned a connection from a frozen server")
+	}
+	want := lesson + ": " + addr + ": no answer to SUBSCRIBE within 100ms; trying again in 200ms\n"
+	if !strings.Contains(string(said), want) {
+		t.Errorf("stderr:\n%s\nwant the line %q", said, want)
 	}
 }

@@ -24,7 +24,7 @@ func main() {
 	// -ping: how long a silence lasts before the health check.
 	ping := flag.Duration("ping", 5*time.Second,
 		"send a health-check PING after this long with no message")
-	flag.Parse()
+	parseFlags("08-reconnect [-ping 5s] [channel]", 1)
 	channel := "messages"
 	if flag.NArg() > 0 {
 		channel = flag.Arg(0)
@@ -141,15 +141,15 @@ func redial(ctx context.Context, msg string,
 		case <-time.After(wait):
 		}
 		conn, err := net.DialTimeout("tcp", addr, timeout)
-		if err == nil {
-			var r *bufio.Reader
-			if r, err = resubscribe(ctx, conn, msg); err == nil {
-				return conn, r
-			}
+		if err != nil {
+			say = fmt.Sprintf("cannot connect to %s: %s", addr,
+				short(err))
+		} else if r, err := resubscribe(ctx, conn, msg); err != nil {
 			conn.Close()
+			say = fmt.Sprintf("%s: %s", addr, short(err))
+		} else {
+			return conn, r
 		}
-		say = fmt.Sprintf("cannot connect to %s: %s", addr,
-			short(err))
 		wait = min(2*wait, 5*time.Second)
 	}
 }
@@ -167,6 +167,11 @@ func resubscribe(ctx context.Context, conn net.Conn,
 	}
 	r := bufio.NewReader(conn)
 	reply, err := readReply(r, 0)
+	if errors.Is(err, os.ErrDeadlineExceeded) && reply == "" {
+		// It accepts, but says nothing: a frozen server.
+		return nil, fmt.Errorf("no answer to SUBSCRIBE within %v",
+			timeout)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -234,4 +239,21 @@ func readReply(r *bufio.Reader, depth int) (string, error) {
 		}
 	}
 	return string(b), nil
+}
+
+// parseFlags parses the flags and at most `most` arguments, or
+// exits with one line: what is wrong, and how to run the lesson.
+func parseFlags(usage string, most int) {
+	flag.CommandLine.Init(lesson, flag.ContinueOnError)
+	flag.CommandLine.SetOutput(io.Discard) // no 3-line usage
+	err := flag.CommandLine.Parse(os.Args[1:])
+	switch {
+	case err == flag.ErrHelp:
+		fail("usage: %s", usage)
+	case err != nil:
+		fail("%v; usage: %s", err, usage)
+	case flag.NArg() > most:
+		fail("unexpected argument %q; usage: %s",
+			flag.Arg(most), usage)
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -87,7 +88,8 @@ func run() error {
 
 	fmt.Println()
 	fmt.Println("# Beyond the blog.")
-	d.step("Pipelining: three INCRs one at a time, then three in one write.",
+	d.step("Pipelining: three INCRs one at a time, then three in one write.\n"+
+		"# my-key still holds 02's count, 3: these INCRs go on from there.",
 		"05-pipeline", "-n", "3")
 	d.hits()
 	d.step("A queue: the job waits in Redis until a worker takes it.",
@@ -179,6 +181,7 @@ func lock(path string) (unlock func(), err error) {
 type demo struct {
 	bin, addr string
 	err       error // the first failure; later steps are skipped
+	saying    bool  // background jobs show their stderr lines too
 }
 
 // command is a lesson's program, talking to the demo's Redis.
@@ -237,12 +240,16 @@ type job struct {
 	cmd    *exec.Cmd
 	lines  chan string
 	stderr bytes.Buffer
+	said   chan string // its stderr lines, when the demo shows them
 }
 
 // background starts a lesson in the background, and shows the
 // command as typed, or as shown when that is not "".
 func (d *demo) background(comment, shown, lesson string, args ...string) *job {
 	j := &job{name: lesson, cmd: d.command(lesson, args...)}
+	if d.saying {
+		j.said = make(chan string, 64)
+	}
 	if d.err != nil {
 		return j
 	}
@@ -256,6 +263,9 @@ func (d *demo) background(comment, shown, lesson string, args ...string) *job {
 		return j
 	}
 	j.cmd.Stderr = &j.stderr
+	if j.said != nil {
+		j.cmd.Stderr = io.MultiWriter(&j.stderr, sayLines(j.said))
+	}
 	if err := j.cmd.Start(); err != nil {
 		d.err = err
 		return j
@@ -299,6 +309,41 @@ func (d *demo) lines(j *job, n int) {
 		}
 	}
 }
+
+// sayLines returns a writer that sends each line written to it on
+// said, as long as said has room: a job never waits for the demo.
+func sayLines(said chan string) io.Writer {
+	r, w := io.Pipe()
+	go func() {
+		s := bufio.NewScanner(r)
+		for s.Scan() {
+			select {
+			case said <- s.Text():
+			default:
+			}
+		}
+	}()
+	return w
+}
+
+// said prints the job's next line on stderr, with the address of
+// the job's Redis, which changes from run to run, as $REDIS_ADDR,
+// and the time it took as "…", which changes too.
+func (d *demo) said(j *job) {
+	if d.err != nil {
+		return
+	}
+	select {
+	case line := <-j.said:
+		line = strings.ReplaceAll(line, d.addr, "$REDIS_ADDR")
+		line = backAfter.ReplaceAllString(line, "back after …;")
+		fmt.Println("  " + j.name + " ! " + line)
+	case <-time.After(wait):
+		d.err = fmt.Errorf("%s said nothing on stderr for %v", j.name, wait)
+	}
+}
+
+var backAfter = regexp.MustCompile(`back after [0-9.]+[µm]?s;`)
 
 // stop ends a job the way a reader does: Ctrl-C, which it answers
 // with one line, Close the connection. On Windows the job is killed
@@ -400,8 +445,11 @@ func (d *demo) reconnect() {
 		return
 	}
 	own := &demo{bin: d.bin, addr: srv.Addr()}
+	own.saying = true
 	sub := own.background("A subscriber that outlives its server, on an embedded "+
-		"Redis of its own,\n# which the demo stops and starts again.", "", "08-reconnect")
+		"Redis of its own,\n# which the demo stops and starts again. Its stderr "+
+		"lines show with !,\n# its Redis's address as $REDIS_ADDR, and the time "+
+		"it was away (it varies) as ….", "", "08-reconnect")
 	own.lines(sub, 2)
 	if own.err == nil {
 		fmt.Println()
@@ -410,7 +458,9 @@ func (d *demo) reconnect() {
 		srv.Close()
 		srv, own.err = sandbox.Start(own.addr)
 	}
+	own.said(sub)     // lost, trying again
 	own.lines(sub, 2) // it subscribes again
+	own.said(sub)     // back after …
 	own.step("", "04-publish", "after the restart")
 	own.lines(sub, 1)
 	own.stop(sub, "Stop the subscriber:")
