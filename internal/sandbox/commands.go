@@ -3,7 +3,9 @@ package sandbox
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -193,6 +195,17 @@ func (s *Server) check(c *conn, name string, args []string) string {
 		if v, ok := value(args[1]); ok && !isInt(v) {
 			return notInt
 		}
+	case blocking[name] && len(args) >= 3:
+		// miniredis takes "nan" and blocks for ever; Redis 7.0
+		// refuses it, and calls what overflows its milliseconds
+		// negative.
+		t, err := strconv.ParseFloat(args[len(args)-1], 64)
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange) || math.IsNaN(t):
+			return "-ERR timeout is not a float or out of range\r\n"
+		case t < 0 || t*1000 >= math.MaxInt64:
+			return "-ERR timeout is negative\r\n"
+		}
 	case name == "SELECT" && len(args) == 2:
 		n, ok := parseInt([]byte(args[1]))
 		switch {
@@ -203,6 +216,12 @@ func (s *Server) check(c *conn, name string, args []string) string {
 		}
 	}
 	return ""
+}
+
+// blocking lists the commands whose last argument is a timeout.
+var blocking = map[string]bool{
+	"BLPOP": true, "BRPOP": true, "BRPOPLPUSH": true, "BLMOVE": true,
+	"BZPOPMIN": true, "BZPOPMAX": true,
 }
 
 // An ownCommand is a command the sandbox runs itself. arity is Redis's:

@@ -142,6 +142,7 @@ var diffCases = []struct {
 	{"incr on a leading zero", []string{"set diff:z 007\r\nincr diff:z\r\nincrby diff:z 1\r\ndecr diff:z\r\n"}, false},
 	{"incr on a plus sign", []string{"set diff:p +7\r\nincr diff:p\r\nincrby diff:n2 +1\r\nincrby diff:n2 01\r\n"}, false},
 	{"set nx and xx", []string{"set diff:nx v nx xx\r\nset diff:nx v XX NX\r\nget diff:nx\r\n"}, false},
+	{"blocking timeouts", []string{"brpop diff:q nan\r\nblpop diff:q abc\r\nbrpop diff:q -1\r\nbrpop diff:q inf\r\nbrpop diff:q 1e30\r\nbzpopmin diff:z NaN\r\nbrpop diff:q 0.01\r\n"}, false},
 	{"select range", []string{"select 16\r\nselect -1\r\nselect x\r\nselect 15\r\nselect 0\r\n"}, false},
 	{"reset", []string{"select 3\r\nreset\r\nping\r\n"}, false},
 	{"reset while subscribed", []string{"subscribe diff:r\r\npsubscribe diff:r*\r\nreset\r\nping\r\npubsub numsub diff:r\r\n"}, false},
