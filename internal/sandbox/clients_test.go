@@ -60,6 +60,9 @@ func TestRedisCLIOneShot(t *testing.T) {
 // from script(1)) starts, runs commands, subscribes, and stops on
 // Ctrl-C (which, since 7.0, returns to the prompt). redis-cli reads COMMAND DOCS when it starts, for its hints.
 func TestRedisCLIInteractive(t *testing.T) {
+	// It spends its time waiting for a terminal program: let the
+	// other parallel tests run meanwhile.
+	t.Parallel()
 	realredis.RequireTool(t, "redis-cli")
 	if runtime.GOOS != "linux" {
 		t.Skip("uses util-linux script(1) for a pseudo-terminal")
@@ -123,6 +126,7 @@ func TestRedisCLIInteractive(t *testing.T) {
 // TestRedisBenchmark: redis-benchmark runs the usual tests without a
 // warning (it reads CONFIG GET save and appendonly first).
 func TestRedisBenchmark(t *testing.T) {
+	t.Parallel()
 	realredis.RequireTool(t, "redis-benchmark")
 	eachServer(t, func(t *testing.T, addr string) {
 		out, err := exec.Command("redis-benchmark", "-p", port(t, addr), "-q",

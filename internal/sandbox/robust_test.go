@@ -142,6 +142,7 @@ func waitSubscribers(t *testing.T, addr, channel string, n int) {
 // TestHalfCloseAnswersAll: a client that sends many commands and
 // half-closes at once gets every reply, and every command runs.
 func TestHalfCloseAnswersAll(t *testing.T) {
+	t.Parallel() // no timing in it: it may share the machine
 	const n = 400000
 	eachServer(t, func(t *testing.T, addr string) {
 		c := dial(t, addr)
