@@ -32,8 +32,8 @@ var Mistakes = map[string]string{
 		`\r\n...), not as an inline line: inline, its blanks would split ` +
 		`it into more arguments.`,
 	"crlf": `Redis ends every line with \r\n (CR LF), and the ` +
-		`lesson prints what it received byte for byte: a \n alone means ` +
-		`the \r was trimmed or the line was rebuilt on the way.`,
+		`lesson prints what it received byte for byte: a \n alone, or no ` +
+		`\r\n at all, means the line was trimmed or rebuilt on the way.`,
 	"quote": `print the bytes with %q, as in fmt.Printf("Received: ` +
 		`%q\n", reply): it shows \r and \n, and quotes the whole reply.`,
 	"one-line": `this reply has more than one line: read its first line, ` +
@@ -67,7 +67,11 @@ func mistakes(wantRest, gotRest, wantLine, gotLine, want, got string) []string {
 	add("inline", strings.HasPrefix(wantLine, `Send: "*`) &&
 		strings.HasPrefix(gotLine, `Send: `) &&
 		!strings.HasPrefix(gotLine, `Send: "*`))
-	add("crlf", strings.HasPrefix(wantRest, `\r\n`) && strings.HasPrefix(gotRest, `\n`))
+	// The \r lost, or the whole \r\n trimmed: "+PONG" for "+PONG\r\n".
+	trimmed := strings.HasSuffix(wantLine, `\r\n"`) &&
+		gotLine == strings.TrimSuffix(wantLine, `\r\n"`)+`"`
+	add("crlf", strings.HasPrefix(wantRest, `\r\n`) &&
+		(strings.HasPrefix(gotRest, `\n`) || trimmed))
 	for _, p := range []string{"Send: ", "Received: "} {
 		add("quote", strings.HasPrefix(wantLine, p+`"`) &&
 			strings.HasPrefix(gotLine, p) && !strings.HasPrefix(gotLine, p+`"`))
@@ -78,7 +82,7 @@ func mistakes(wantRest, gotRest, wantLine, gotLine, want, got string) []string {
 		oneLine := strings.Count(gotLine, `\r\n`) == 1 &&
 			strings.HasSuffix(gotLine, `\r\n"`) && strings.Count(wantLine, `\r\n`) > 1
 		add("one-line", oneLine)
-		add("cut", !oneLine)
+		add("cut", !oneLine && !trimmed)
 	}
 	const closing = "Close the connection\n"
 	add("close", strings.Contains(want, closing) && !strings.Contains(got, closing))

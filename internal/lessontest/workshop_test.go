@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,6 +24,7 @@ func TestMain(m *testing.M) {
 		"02-incr":      incrWithoutClose,
 		"03-subscribe": fixedSizeReads,
 		"01-ping-lies": pingThatLies,
+		"01-ping-trim": trimmedAll,
 	})
 }
 
@@ -42,6 +44,17 @@ func trimmedPing() {
 	fmt.Fprint(c, "ping\n")
 	reply, _ := bufio.NewReader(c).ReadString('\n')
 	fmt.Printf("Received: %q\n", strings.TrimSpace(reply)+"\n")
+	fmt.Println("Close the connection")
+	c.Close()
+}
+
+// trimmedAll trims the reply's \r\n and prints what is left.
+func trimmedAll() {
+	c := dialEnv()
+	fmt.Printf("Send: %q\n", "ping\n")
+	fmt.Fprint(c, "ping\n")
+	reply, _ := bufio.NewReader(c).ReadString('\n')
+	fmt.Printf("Received: %q\n", strings.TrimSpace(reply))
 	fmt.Println("Close the connection")
 	c.Close()
 }
@@ -94,6 +107,17 @@ func TestWorkshopMessages(t *testing.T) {
 	broken := map[string]string{ // script: the lesson it breaks
 		"crlf": "01-ping", "no-close": "02-incr", "fixed-read": "03-subscribe",
 		"lies": "01-ping-lies", "crlf-golden": "01-ping",
+		"trimmed": "01-ping-trim",
+	}
+	// Every broken lesson has its message; -update adds a new one's.
+	for name := range broken {
+		if !slices.ContainsFunc(want.Files, func(f txtar.File) bool { return f.Name == name+".message" }) {
+			if !*update {
+				t.Errorf("testdata/workshop.txtar has no %s.message: run go test -args -update", name)
+				continue
+			}
+			want.Files = append(want.Files, txtar.File{Name: name + ".message"})
+		}
 	}
 	checkWire = true
 	for i := range want.Files {
