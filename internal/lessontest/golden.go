@@ -155,9 +155,43 @@ func (f *Failure) Brief() string {
 }
 
 func (f *Failure) caret(b *strings.Builder) {
-	fmt.Fprintf(b, "  want: %s\n", f.Want)
-	fmt.Fprintf(b, "  got:  %s\n", f.Got)
-	fmt.Fprintf(b, "        %s^ first difference\n", strings.Repeat(" ", f.Col))
+	want, got, col := window(f.Want, f.Got, f.Col)
+	fmt.Fprintf(b, "  want: %s\n", want)
+	fmt.Fprintf(b, "  got:  %s\n", got)
+	fmt.Fprintf(b, "        %s^ first difference\n", strings.Repeat(" ", col))
+}
+
+// shown is how many runes of a want or got line fit in about 120
+// columns; before is how many of them come before the caret.
+const shown, before = 108, 40
+
+// window cuts the want and got lines to what fits around the caret at
+// col, with ... where they were cut, and moves the caret to match: a
+// read of 100 bytes that printed its zeros, \x00 four runes each,
+// stays one line.
+func window(want, got string, col int) (string, string, int) {
+	w, g := []rune(want), []rune(got)
+	if len(w) <= shown && len(g) <= shown {
+		return want, got, col
+	}
+	start := max(0, min(col-before, max(len(w), len(g))-shown))
+	cut := func(r []rune) string {
+		if start >= len(r) {
+			return "..."
+		}
+		s := string(r[start:min(len(r), start+shown)])
+		if start > 0 {
+			s = "..." + s
+		}
+		if start+shown < len(r) {
+			s += "..."
+		}
+		return s
+	}
+	if start > 0 {
+		col += 3 - start
+	}
+	return cut(w), cut(g), col
 }
 
 // pick is the one mistake make check explains: the first that the

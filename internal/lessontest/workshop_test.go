@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 		"03-subscribe": fixedSizeReads,
 		"01-ping-lies": pingThatLies,
 		"01-ping-trim": trimmedAll,
+		"01-ping-buf":  wholeBuffer,
 	})
 }
 
@@ -55,6 +56,19 @@ func trimmedAll() {
 	fmt.Fprint(c, "ping\n")
 	reply, _ := bufio.NewReader(c).ReadString('\n')
 	fmt.Printf("Received: %q\n", strings.TrimSpace(reply))
+	fmt.Println("Close the connection")
+	c.Close()
+}
+
+// wholeBuffer reads into 100 bytes and prints all of them, the zeros
+// after the reply too.
+func wholeBuffer() {
+	c := dialEnv()
+	fmt.Printf("Send: %q\n", "ping\n")
+	fmt.Fprint(c, "ping\n")
+	buf := make([]byte, 100)
+	c.Read(buf)
+	fmt.Printf("Received: %q\n", buf)
 	fmt.Println("Close the connection")
 	c.Close()
 }
@@ -107,7 +121,7 @@ func TestWorkshopMessages(t *testing.T) {
 	broken := map[string]string{ // script: the lesson it breaks
 		"crlf": "01-ping", "no-close": "02-incr", "fixed-read": "03-subscribe",
 		"lies": "01-ping-lies", "crlf-golden": "01-ping",
-		"trimmed": "01-ping-trim",
+		"trimmed": "01-ping-trim", "whole-buffer": "01-ping-buf",
 	}
 	// Every broken lesson has its message; -update adds a new one's.
 	for name := range broken {
