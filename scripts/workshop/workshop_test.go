@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -221,4 +222,41 @@ func TestMain(m *testing.M) {
 	withServer = false
 	storyOnly = true
 	os.Exit(m.Run())
+}
+
+// TestYoursPerRound runs two rounds of make workshop and make
+// solutions: each round's files go to a folder of their own, which
+// the message names, with only that round's files in it.
+func TestYoursPerRound(t *testing.T) {
+	root := copyRepo(t)
+	names, err := lessons(root)
+	if err != nil || len(names) < 2 {
+		t.Fatalf("lessons: %v %v", names, err)
+	}
+	var dirs []string
+	for round, name := range names[:2] {
+		var out bytes.Buffer
+		if err := makeExercises(&out, root, false); err != nil {
+			t.Fatalf("round %d: make workshop: %v", round+1, err)
+		}
+		mine := []byte("package main\n\n// round " + name + "\nfunc main() {}\n")
+		os.WriteFile(filepath.Join(root, name, "main.go"), mine, 0o666)
+		out.Reset()
+		if err := restoreSolutions(&out, root); err != nil {
+			t.Fatalf("round %d: make solutions: %v", round+1, err)
+		}
+		_, dir, ok := strings.Cut(out.String(), "Your versions of "+name+" are in ")
+		dir, _, _ = strings.Cut(dir, " ")
+		if !ok || dir == "" {
+			t.Fatalf("round %d: make solutions does not say where %s went:\n%s", round+1, name, out.String())
+		}
+		got, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(dir), "*", "main.go"))
+		if err != nil || len(got) != 1 || !bytes.Equal(read(t, got[0]), mine) {
+			t.Errorf("round %d: %s holds %v, want only %s/main.go", round+1, dir, got, name)
+		}
+		if slices.Contains(dirs, dir) {
+			t.Errorf("round %d: %s was used by an earlier round too", round+1, dir)
+		}
+		dirs = append(dirs, dir)
+	}
 }
