@@ -46,6 +46,18 @@ var Mistakes = map[string]string{
 		`replies (docs/resp.md).`,
 	"close": `print "Close the connection" when the program ` +
 		`closes the connection on purpose, just before it does.`,
+	"check": `the lesson printed a reply that it should refuse, and ` +
+		`went on: after printing a reply, judge it with check(reply, ` +
+		`TYPE) (conn.go), which fails with one line on an error reply ` +
+		`(-) or a reply of another type than the command's.`,
+	"check-prefix": `check(reply, TYPE) takes the byte that this ` +
+		`command's reply starts with: "+" for a simple string (PING), ` +
+		`":" for an integer (INCR, PUBLISH), "*" for an array ` +
+		`(SUBSCRIBE) (docs/resp.md).`,
+	"bounds": `the lesson crashed on a length the server sent: a ` +
+		`length from the server is never to be trusted. Check it ` +
+		`before allocating or looping (-1..64Mi, as the reference ` +
+		`does), and fail with one line instead.`,
 	"build": `the lesson does not compile: the first error above ` +
 		`names the file and line.`,
 }

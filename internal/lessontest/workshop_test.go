@@ -3,10 +3,13 @@ package lessontest
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -20,12 +23,15 @@ import (
 // for the messages.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"01-ping":      trimmedPing,
-		"02-incr":      incrWithoutClose,
-		"03-subscribe": fixedSizeReads,
-		"01-ping-lies": pingThatLies,
-		"01-ping-trim": trimmedAll,
-		"01-ping-buf":  wholeBuffer,
+		"01-ping":       trimmedPing,
+		"02-incr":       incrWithoutClose,
+		"03-subscribe":  fixedSizeReads,
+		"01-ping-lies":  pingThatLies,
+		"01-ping-trim":  trimmedAll,
+		"01-ping-buf":   wholeBuffer,
+		"01-ping-nochk": pingUnchecked(""),
+		"01-ping-chk":   pingUnchecked(":"),
+		"03-sub-trust":  trustedLength,
 	})
 }
 
@@ -71,6 +77,36 @@ func wholeBuffer() {
 	fmt.Printf("Received: %q\n", buf)
 	fmt.Println("Close the connection")
 	c.Close()
+}
+
+// pingUnchecked prints the reply and never judges it, or, with a
+// type, judges it by the wrong one: 01-ping without check(reply, "+").
+func pingUnchecked(typ string) func() {
+	return func() {
+		c := dialEnv()
+		fmt.Printf("Send: %q\n", "ping\n")
+		fmt.Fprint(c, "ping\n")
+		reply, _ := bufio.NewReader(c).ReadString('\n')
+		fmt.Printf("Received: %q\n", reply)
+		fmt.Println("Close the connection")
+		c.Close()
+		if typ != "" && !strings.HasPrefix(reply, typ) {
+			fmt.Fprintf(os.Stderr, "01-ping: expected a reply that starts with %q\n", typ)
+			os.Exit(1)
+		}
+	}
+}
+
+// trustedLength believes the length of a bulk string it is sent.
+func trustedLength() {
+	c := dialEnv()
+	fmt.Fprint(c, "subscribe messages\n")
+	r := bufio.NewReader(c)
+	line, _ := r.ReadString('\n')
+	n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+	data := make([]byte, n+2)
+	io.ReadFull(r, data)
+	fmt.Printf("Received: %q\n", line+string(data))
 }
 
 // pingThatLies prints one message and sends another.
@@ -122,21 +158,51 @@ func TestWorkshopMessages(t *testing.T) {
 		"crlf": "01-ping", "no-close": "02-incr", "fixed-read": "03-subscribe",
 		"lies": "01-ping-lies", "crlf-golden": "01-ping",
 		"trimmed": "01-ping-trim", "whole-buffer": "01-ping-buf",
+		"no-check": "01-ping-nochk", "wrong-check": "01-ping-chk",
+		"trusted-length": "03-sub-trust",
+	}
+	// These fail on their exit status or stderr, not on a golden
+	// file: their message is what make check says (name.check).
+	checked := map[string]bool{"no-check": true, "wrong-check": true, "trusted-length": true}
+	file := func(name string) string {
+		if checked[name] {
+			return name + ".check"
+		}
+		return name + ".message"
 	}
 	// Every broken lesson has its message; -update adds a new one's.
-	for name := range broken {
-		if !slices.ContainsFunc(want.Files, func(f txtar.File) bool { return f.Name == name+".message" }) {
+	for _, name := range slices.Sorted(maps.Keys(broken)) {
+		if !slices.ContainsFunc(want.Files, func(f txtar.File) bool { return f.Name == file(name) }) {
 			if !*update {
-				t.Errorf("testdata/workshop.txtar has no %s.message: run go test -args -update", name)
+				t.Errorf("testdata/workshop.txtar has no %s: run go test -args -update", file(name))
 				continue
 			}
-			want.Files = append(want.Files, txtar.File{Name: name + ".message"})
+			want.Files = append(want.Files, txtar.File{Name: file(name)})
 		}
 	}
 	checkWire = true
 	for i := range want.Files {
 		f := &want.Files[i]
-		name := strings.TrimSuffix(f.Name, ".message")
+		name := strings.TrimSuffix(strings.TrimSuffix(f.Name, ".message"), ".check")
+		if checked[name] {
+			t.Run(name, func(t *testing.T) {
+				lesson = broken[name]
+				fail, err := checkScript(backends[0], filepath.Join(dir, name+".txtar"), dir, t.TempDir())
+				if err != nil || fail == nil {
+					t.Fatalf("the broken lesson passed its check (%v)", err)
+				}
+				got := fail.Brief()
+				if n := strings.Count(got, "\n"); n > 15 {
+					t.Errorf("make check explains it in %d lines, more than 15:\n%s", n, got)
+				}
+				if *update {
+					f.Data = []byte(got)
+				} else if got != string(f.Data) {
+					t.Errorf("message changed; got:\n%s\nwant:\n%s", got, f.Data)
+				}
+			})
+			continue
+		}
 		t.Run(name, func(t *testing.T) {
 			lesson = broken[name]
 			rec := &recorder{}
