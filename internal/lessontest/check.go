@@ -385,7 +385,7 @@ func fakeSent(log string) string {
 }
 
 // quotedFields splits a script line as testscript does: on blanks,
-// but not inside '...', where ” is one quote.
+// but not inside a quoted '...', where a doubled quote is one.
 func quotedFields(line string) []string {
 	var args []string
 	var cur strings.Builder
