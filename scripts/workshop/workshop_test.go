@@ -260,3 +260,97 @@ func TestYoursPerRound(t *testing.T) {
 		dirs = append(dirs, dir)
 	}
 }
+
+// TestExerciseTodos reads the exercises that make workshop writes for
+// the lessons here: each TODO says what is sent and printed, with the
+// bytes of the lesson's main story, in the order a run prints them,
+// and never breaks a quoted string across comment lines.
+func TestExerciseTodos(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := lessons(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	todos := map[string]string{}
+	for _, name := range names {
+		ref, err := os.ReadFile(solutionPath(root, name))
+		if err != nil {
+			ref = read(t, filepath.Join(root, name, "main.go"))
+		}
+		plumbing, err := funcs(filepath.Join(root, name, "conn.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, from, err := lessontest.Story(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex, err := exercise(name, ref, plumbing, out, from)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		// The TODOs, one per line, as the attendee reads them.
+		var all []string
+		for line := range strings.Lines(string(ex)) {
+			text, ok := strings.CutPrefix(strings.TrimSpace(line), "//")
+			if !ok || strings.HasPrefix(text, "\t") {
+				continue
+			}
+			if _, open := quoted(text); open != 0 {
+				t.Errorf("%s: a comment line breaks a quoted string (%c):\n%s", name, open, line)
+			}
+			if strings.HasPrefix(text, " TODO ") {
+				all = append(all, "")
+			}
+			if len(all) > 0 && strings.TrimSpace(text) != "" {
+				all[len(all)-1] += text
+			}
+		}
+		todos[name] = strings.Join(all, "\n")
+		// The first Send: of the story says what the lesson sends.
+		for line := range strings.Lines(out) {
+			if strings.HasPrefix(line, "Send: ") {
+				if !strings.Contains(todos[name], "`"+strings.TrimSuffix(line, "\n")+"`") {
+					t.Errorf("%s: no TODO says %s", name, line)
+				}
+				break
+			}
+		}
+	}
+	for name, want := range map[string][]string{
+		"01-ping":      {`check(reply, "+")`, "`Send: \"ping\\n\"` (with \"Send: %q\\n\") and send those bytes"},
+		"03-subscribe": {"readReply(r, 0)", "SetDeadline(time.Time{})", `"%q: length not in -1..64Mi"`},
+	} {
+		for _, w := range want {
+			if !strings.Contains(todos[name], w) {
+				t.Errorf("%s: no TODO says %s:\n%s", name, w, todos[name])
+			}
+		}
+	}
+	// 03 prints each reply, then, on Ctrl-C, Close the connection.
+	for todo := range strings.Lines(todos["03-subscribe"]) {
+		r, c := strings.Index(todo, "`Received: "), strings.Index(todo, `"Close the connection" on Ctrl-C`)
+		if (r >= 0 || c >= 0) && !(0 <= r && r < c) {
+			t.Errorf("03-subscribe: a TODO does not say Received:, then Close on Ctrl-C:\n%s", todo)
+		}
+	}
+}
+
+// quoted says which quote, " or `, a line leaves open, or 0.
+func quoted(line string) (string, byte) {
+	var q byte
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case q == '"' && c == '\\':
+			i++
+		case q != 0 && c == q:
+			q = 0
+		case q == 0 && (c == '"' || c == '`'):
+			q = c
+		}
+	}
+	return line, q
+}
