@@ -450,6 +450,8 @@ func stderrMistakes(why, stderr, status string) []string {
 	case strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "makeslice") ||
 		strings.Contains(stderr, "out of range") || status == "signal: killed":
 		return []string{"bounds"}
+	case strings.HasPrefix(why, "unexpected match for `Received`"):
+		return []string{"early"}
 	case strings.Contains(stderr, "expected a reply that starts with") &&
 		!strings.Contains(why, "stdout"):
 		return []string{"check-prefix"}

@@ -54,6 +54,10 @@ var Mistakes = map[string]string{
 		`command's reply starts with: "+" for a simple string (PING), ` +
 		`":" for an integer (INCR, PUBLISH), "*" for an array ` +
 		`(SUBSCRIBE) (docs/resp.md).`,
+	"early": `the lesson printed a Received: line for bytes that ` +
+		`are no reply: print a reply only once it is read whole and well ` +
+		`formed; when the read fails, readFailed(err, reply) says why ` +
+		`on stderr instead.`,
 	"bounds": `the lesson crashed on a length the server sent: a ` +
 		`length from the server is never to be trusted. Check it ` +
 		`before allocating or looping (-1..64Mi, as the reference ` +

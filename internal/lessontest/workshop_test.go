@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 		"01-ping-nochk": pingUnchecked(""),
 		"01-ping-chk":   pingUnchecked(":"),
 		"03-sub-trust":  trustedLength,
+		"01-ping-early": printsFirst,
 	})
 }
 
@@ -97,6 +98,18 @@ func pingUnchecked(typ string) func() {
 	}
 }
 
+// printsFirst prints what it read before it knows that it is a reply.
+func printsFirst() {
+	c := dialEnv()
+	fmt.Fprint(c, "ping\n")
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	fmt.Printf("Received: %q\n", line)
+	if !strings.HasSuffix(line, "\r\n") || !strings.ContainsAny(line[:1], "+-:$*") {
+		fmt.Fprintf(os.Stderr, "01-ping: bad reply: %q\n", line)
+		os.Exit(1)
+	}
+}
+
 // trustedLength believes the length of a bulk string it is sent.
 func trustedLength() {
 	c := dialEnv()
@@ -159,11 +172,12 @@ func TestWorkshopMessages(t *testing.T) {
 		"lies": "01-ping-lies", "crlf-golden": "01-ping",
 		"trimmed": "01-ping-trim", "whole-buffer": "01-ping-buf",
 		"no-check": "01-ping-nochk", "wrong-check": "01-ping-chk",
-		"trusted-length": "03-sub-trust",
+		"trusted-length": "03-sub-trust", "early-print": "01-ping-early",
 	}
 	// These fail on their exit status or stderr, not on a golden
 	// file: their message is what make check says (name.check).
-	checked := map[string]bool{"no-check": true, "wrong-check": true, "trusted-length": true}
+	checked := map[string]bool{"no-check": true, "wrong-check": true,
+		"trusted-length": true, "early-print": true}
 	file := func(name string) string {
 		if checked[name] {
 			return name + ".check"
