@@ -299,7 +299,7 @@ func TestExerciseTodos(t *testing.T) {
 			if !ok || strings.HasPrefix(text, "\t") {
 				continue
 			}
-			if _, open := quoted(text); open != 0 {
+			if open := quoted(text); open != 0 {
 				t.Errorf("%s: a comment line breaks a quoted string (%c):\n%s", name, open, line)
 			}
 			if strings.HasPrefix(text, " TODO ") {
@@ -340,7 +340,7 @@ func TestExerciseTodos(t *testing.T) {
 }
 
 // quoted says which quote, " or `, a line leaves open, or 0.
-func quoted(line string) (string, byte) {
+func quoted(line string) byte {
 	var q byte
 	for i := 0; i < len(line); i++ {
 		switch c := line[i]; {
@@ -352,5 +352,5 @@ func quoted(line string) (string, byte) {
 			q = c
 		}
 	}
-	return line, q
+	return q
 }
