@@ -261,13 +261,21 @@ func fromLog(log, path, backend, work string) *Failure {
 	}
 	why, _, _ = strings.Cut(why, "\n")
 	f.Detail = why
-	if status := lastStatus(log[:i]); status != "" {
-		f.Detail += " (" + status + ")"
+	// The last run of the lesson: how it ended, what it said on
+	// stderr, and what the fake server, if any, sent it.
+	run := lastRun(log[:i])
+	status := lastStatus(run)
+	stderr := section(run, "[stderr]")
+	f.Said = said(stderr)
+	if len(f.Said) > 0 || strings.HasPrefix(why, "unexpected command") ||
+		strings.Contains(why, "in stderr") {
+		f.Status = status
+		if f.Status == "" {
+			f.Status = "exit status 0"
+		}
 	}
-	if stderr := section(log[:i], "[stderr]"); stderr != "" {
-		first, _, _ := strings.Cut(strings.TrimSpace(stderr), "\n")
-		f.Detail += "; the lesson said: " + first
-	}
+	f.Sent = fakeSent(log[:i])
+	f.Mistakes = stderrMistakes(why, stderr, status)
 	a, err := txtar.ParseFile(path)
 	if err != nil {
 		return f
@@ -280,26 +288,42 @@ func fromLog(log, path, backend, work string) *Failure {
 	if strings.Contains(why, "never connected") {
 		f.Mistakes = []string{"connect"}
 	}
-	// The step that ran the lesson, and where its output went.
-	run := f.Line - 1
-	for run >= 0 && !isRun(lines[run]) {
-		run--
+	// A run that should have failed on what the server sent, and did
+	// not: the reply was printed and never judged.
+	if why == "unexpected command success" && f.Sent != "" {
+		for _, l := range lines[f.Line:] {
+			if isRun(l) || strings.HasPrefix(l, "fake ") {
+				break
+			}
+			if strings.Contains(l, "refused the command") || strings.Contains(l, "starts with") {
+				f.Mistakes = append(f.Mistakes, "check")
+				break
+			}
+		}
 	}
-	if run < 0 {
+	// The step that ran the lesson, and where its output went.
+	at := f.Line - 1
+	for at >= 0 && !isRun(lines[at]) {
+		at--
+	}
+	if at < 0 {
 		return f
 	}
+	if at != f.Line-1 {
+		f.Ran = strings.TrimSpace(lines[at])
+	}
 	out, got := "stdout", ""
-	if m := redirect.FindStringSubmatch(lines[run]); m != nil {
+	if m := redirect.FindStringSubmatch(lines[at]); m != nil {
 		out = m[1]
 		data, _ := os.ReadFile(filepath.Join(work, out))
 		got = string(data)
-	} else if run == f.Line-1 {
+	} else if at == f.Line-1 {
 		got = section(log[:i], "[stdout]")
 	} else {
 		return f
 	}
 	// The next golden file for that output says what it should be.
-	for _, l := range lines[run+1:] {
+	for _, l := range lines[at+1:] {
 		fs := strings.Fields(l)
 		if isRun(l) {
 			break
@@ -311,8 +335,9 @@ func fromLog(log, path, backend, work string) *Failure {
 			if file.Name == fs[2] && string(file.Data) != got {
 				c := compare(string(file.Data), got)
 				c.Lesson, c.Backend, c.Script = f.Lesson, f.Backend, f.Script
-				c.Line, c.Step, c.Detail = run+1, strings.TrimSpace(lines[run]), f.Detail
-				if f.Line != run+1 {
+				c.Line, c.Step, c.Detail = at+1, strings.TrimSpace(lines[at]), f.Detail
+				c.Said, c.Status, c.Sent = f.Said, f.Status, f.Sent
+				if f.Line != at+1 {
 					c.Detail = "then " + strings.TrimSuffix(f.Detail, ":")
 				}
 				c.Mistakes = append(c.Mistakes, f.Mistakes...)
@@ -322,6 +347,116 @@ func fromLog(log, path, backend, work string) *Failure {
 		}
 	}
 	return f
+}
+
+// lastRun is what testscript logged for the last run of the lesson:
+// from its "> exec" line to the next command.
+func lastRun(log string) string {
+	j := max(strings.LastIndex(log, "\n> exec "), strings.LastIndex(log, "\n> ! exec "))
+	if j < 0 {
+		return ""
+	}
+	run := log[j:]
+	if k := strings.Index(run[1:], "\n> "); k >= 0 {
+		run = run[:k+1]
+	}
+	return run
+}
+
+// fakeSent is what the last fake server of the log sends, as the
+// script writes it: 'TEXT', then 'MORE' ×COUNT.
+func fakeSent(log string) string {
+	j := strings.LastIndex(log, "\n> fake ")
+	if j < 0 || strings.LastIndex(log, "\n> env REDIS_ADDR") > j {
+		return ""
+	}
+	line, _, _ := strings.Cut(log[j+len("\n> fake "):], "\n")
+	args := quotedFields(line)
+	if len(args) > 1 && args[0] == "-drip" {
+		args = args[2:]
+	}
+	switch len(args) {
+	case 1:
+		return args[0]
+	case 3:
+		return args[0] + ", then " + args[1] + " ×" + args[2]
+	}
+	return line
+}
+
+// quotedFields splits a script line as testscript does: on blanks,
+// but not inside a quoted '...', where a doubled quote is one.
+func quotedFields(line string) []string {
+	var args []string
+	var cur strings.Builder
+	in, has := false, false
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '\'' && in && i+1 < len(line) && line[i+1] == '\'':
+			cur.WriteByte(c)
+			i++
+		case c == '\'':
+			in, has = !in, true
+			cur.WriteByte(c)
+		case !in && (c == ' ' || c == '\t'):
+			if has {
+				args = append(args, cur.String())
+				cur.Reset()
+				has = false
+			}
+		default:
+			cur.WriteByte(c)
+			has = true
+		}
+	}
+	if has {
+		args = append(args, cur.String())
+	}
+	return args
+}
+
+// said is what the lesson printed on stderr, in short: its first
+// three lines; for a crash, the panic and where it happened in the
+// lesson's own code.
+func said(stderr string) []string {
+	var ls []string
+	for l := range strings.Lines(stderr) {
+		if l = strings.TrimRight(l, "\r\n"); strings.TrimSpace(l) != "" {
+			ls = append(ls, l)
+		}
+	}
+	for k, l := range ls {
+		if !strings.HasPrefix(l, "panic: ") && !strings.HasPrefix(l, "fatal error: ") {
+			continue
+		}
+		out := []string{l}
+		for j := k + 1; j+1 < len(ls); j++ {
+			if strings.HasPrefix(ls[j], "main.") {
+				fn, _, _ := strings.Cut(ls[j], "(")
+				at, _, _ := strings.Cut(strings.TrimSpace(ls[j+1]), " ")
+				out = append(out, "at "+fn+", "+at)
+				break
+			}
+		}
+		return out
+	}
+	return ls[:min(3, len(ls))]
+}
+
+// stderrMistakes are the usual mistakes that what a lesson said on
+// stderr, and how it ended, point to.
+func stderrMistakes(why, stderr, status string) []string {
+	switch {
+	case strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "makeslice") ||
+		strings.Contains(stderr, "out of range") || status == "signal: killed":
+		return []string{"bounds"}
+	case strings.HasPrefix(why, "unexpected match for `Received`"):
+		return []string{"early"}
+	case strings.Contains(stderr, "expected a reply that starts with") &&
+		!strings.Contains(why, "stdout"):
+		return []string{"check-prefix"}
+	}
+	return nil
 }
 
 // redirect finds where a step sends the lesson's output: >sub.out.

@@ -77,6 +77,16 @@ type Failure struct {
 	// Detail is what went wrong when it is not a comparison, or what
 	// the lesson said on stderr besides it.
 	Detail string
+	// Ran is the step that ran the lesson, when the failing Step is a
+	// later one (a check of its stderr).
+	Ran string
+	// Sent is what a fake server sent the lesson, as the script
+	// writes it, or "".
+	Sent string
+	// Status is how the lesson's run ended ("exit status 2"), and
+	// Said the first lines it printed on stderr, when they matter.
+	Status string
+	Said   []string
 	// hints are the lesson's own hint texts (testdata/hints.txt).
 	hints map[string]string
 }
@@ -136,8 +146,13 @@ func (f *Failure) Brief() string {
 	default:
 		fmt.Fprintf(&b, "%s, %s:%d, on %s:\n", f.Lesson, f.Script, f.Line, f.Backend)
 	}
-	if f.Step != "" {
-		fmt.Fprintf(&b, "  > %s\n", f.Step)
+	for _, step := range []string{f.Ran, f.Step} {
+		if step != "" {
+			fmt.Fprintf(&b, "  > %s\n", clip(step))
+		}
+	}
+	if f.Sent != "" {
+		fmt.Fprintf(&b, "the server (a fake) sent: %s\n", clip(f.Sent))
 	}
 	if f.Header != "" {
 		what, _, _ := strings.Cut(f.Header, " ")
@@ -146,7 +161,23 @@ func (f *Failure) Brief() string {
 		b.WriteString(f.Wire)
 	}
 	if f.Detail != "" {
-		fmt.Fprintf(&b, "%s\n", f.Detail)
+		d := f.Detail
+		// The pattern is the step above: no need to say it twice.
+		if strings.HasPrefix(d, "no match for `") && strings.HasPrefix(f.Step, "stderr ") {
+			d = "no line of the lesson's stderr matches it, a line like:\n  | " +
+				clip(plain(f.Step))
+		}
+		fmt.Fprintf(&b, "%s\n", d)
+	}
+	switch {
+	case f.Status == "":
+	case len(f.Said) == 0:
+		fmt.Fprintf(&b, "the lesson printed nothing on stderr (%s)\n", f.Status)
+	default:
+		fmt.Fprintf(&b, "the lesson printed on stderr (%s):\n", f.Status)
+		for _, l := range f.Said {
+			fmt.Fprintf(&b, "  | %s\n", clip(l))
+		}
 	}
 	if len(f.Mistakes) > 0 {
 		fmt.Fprintf(&b, "hint: %s\n", f.hint(f.pick()))
@@ -155,9 +186,71 @@ func (f *Failure) Brief() string {
 }
 
 func (f *Failure) caret(b *strings.Builder) {
-	fmt.Fprintf(b, "  want: %s\n", f.Want)
-	fmt.Fprintf(b, "  got:  %s\n", f.Got)
-	fmt.Fprintf(b, "        %s^ first difference\n", strings.Repeat(" ", f.Col))
+	want, got, col := window(f.Want, f.Got, f.Col)
+	fmt.Fprintf(b, "  want: %s\n", want)
+	fmt.Fprintf(b, "  got:  %s\n", got)
+	fmt.Fprintf(b, "        %s^ first difference\n", strings.Repeat(" ", col))
+}
+
+// plain is a script's stderr 'PATTERN' as the line it matches,
+// roughly: \d+ is N, [^"]* is ..., \. is a dot.
+func plain(step string) string {
+	i, j := strings.IndexByte(step, '\''), strings.LastIndexByte(step, '\'')
+	if i < 0 || j <= i {
+		return step
+	}
+	p := strings.ReplaceAll(step[i+1:j], "''", "'")
+	p = strings.TrimSuffix(strings.TrimPrefix(p, "^"), "$")
+	p = strings.NewReplacer(`\d+`, "N", `[^"]*`, "...", `\\`, `\`).Replace(p)
+	var b strings.Builder
+	for k := 0; k < len(p); k++ {
+		if p[k] == '\\' && k+1 < len(p) && strings.IndexByte(`.$^*+?()[]{}|`, p[k+1]) >= 0 {
+			k++
+		}
+		b.WriteByte(p[k])
+	}
+	return b.String()
+}
+
+// clip cuts a line to about 120 columns.
+func clip(s string) string {
+	if r := []rune(s); len(r) > shown {
+		return string(r[:shown]) + "..."
+	}
+	return s
+}
+
+// shown is how many runes of a want or got line fit in about 120
+// columns; before is how many of them come before the caret.
+const shown, before = 108, 40
+
+// window cuts the want and got lines to what fits around the caret at
+// col, with ... where they were cut, and moves the caret to match: a
+// read of 100 bytes that printed its zeros, \x00 four runes each,
+// stays one line.
+func window(want, got string, col int) (string, string, int) {
+	w, g := []rune(want), []rune(got)
+	if len(w) <= shown && len(g) <= shown {
+		return want, got, col
+	}
+	start := max(0, min(col-before, max(len(w), len(g))-shown))
+	cut := func(r []rune) string {
+		if start >= len(r) {
+			return "..."
+		}
+		s := string(r[start:min(len(r), start+shown)])
+		if start > 0 {
+			s = "..." + s
+		}
+		if start+shown < len(r) {
+			s += "..."
+		}
+		return s
+	}
+	if start > 0 {
+		col += 3 - start
+	}
+	return cut(w), cut(g), col
 }
 
 // pick is the one mistake make check explains: the first that the

@@ -32,8 +32,8 @@ var Mistakes = map[string]string{
 		`\r\n...), not as an inline line: inline, its blanks would split ` +
 		`it into more arguments.`,
 	"crlf": `Redis ends every line with \r\n (CR LF), and the ` +
-		`lesson prints what it received byte for byte: a \n alone means ` +
-		`the \r was trimmed or the line was rebuilt on the way.`,
+		`lesson prints what it received byte for byte: a \n alone, or no ` +
+		`\r\n at all, means the line was trimmed or rebuilt on the way.`,
 	"quote": `print the bytes with %q, as in fmt.Printf("Received: ` +
 		`%q\n", reply): it shows \r and \n, and quotes the whole reply.`,
 	"one-line": `this reply has more than one line: read its first line, ` +
@@ -46,6 +46,22 @@ var Mistakes = map[string]string{
 		`replies (docs/resp.md).`,
 	"close": `print "Close the connection" when the program ` +
 		`closes the connection on purpose, just before it does.`,
+	"check": `the lesson printed a reply that it should refuse, and ` +
+		`went on: after printing a reply, judge it with check(reply, ` +
+		`TYPE) (conn.go), which fails with one line on an error reply ` +
+		`(-) or a reply of another type than the command's.`,
+	"check-prefix": `check(reply, TYPE) takes the byte that this ` +
+		`command's reply starts with: "+" for a simple string (PING), ` +
+		`":" for an integer (INCR, PUBLISH), "*" for an array ` +
+		`(SUBSCRIBE) (docs/resp.md).`,
+	"early": `the lesson printed a Received: line for bytes that ` +
+		`are no reply: print a reply only once it is read whole and well ` +
+		`formed; when the read fails, readFailed(err, reply) says why ` +
+		`on stderr instead.`,
+	"bounds": `the lesson crashed on a length the server sent: a ` +
+		`length from the server is never to be trusted. Check it ` +
+		`before allocating or looping (-1..64Mi, as the reference ` +
+		`does), and fail with one line instead.`,
 	"build": `the lesson does not compile: the first error above ` +
 		`names the file and line.`,
 }
@@ -67,7 +83,11 @@ func mistakes(wantRest, gotRest, wantLine, gotLine, want, got string) []string {
 	add("inline", strings.HasPrefix(wantLine, `Send: "*`) &&
 		strings.HasPrefix(gotLine, `Send: `) &&
 		!strings.HasPrefix(gotLine, `Send: "*`))
-	add("crlf", strings.HasPrefix(wantRest, `\r\n`) && strings.HasPrefix(gotRest, `\n`))
+	// The \r lost, or the whole \r\n trimmed: "+PONG" for "+PONG\r\n".
+	trimmed := strings.HasSuffix(wantLine, `\r\n"`) &&
+		gotLine == strings.TrimSuffix(wantLine, `\r\n"`)+`"`
+	add("crlf", strings.HasPrefix(wantRest, `\r\n`) &&
+		(strings.HasPrefix(gotRest, `\n`) || trimmed))
 	for _, p := range []string{"Send: ", "Received: "} {
 		add("quote", strings.HasPrefix(wantLine, p+`"`) &&
 			strings.HasPrefix(gotLine, p) && !strings.HasPrefix(gotLine, p+`"`))
@@ -78,7 +98,7 @@ func mistakes(wantRest, gotRest, wantLine, gotLine, want, got string) []string {
 		oneLine := strings.Count(gotLine, `\r\n`) == 1 &&
 			strings.HasSuffix(gotLine, `\r\n"`) && strings.Count(wantLine, `\r\n`) > 1
 		add("one-line", oneLine)
-		add("cut", !oneLine)
+		add("cut", !oneLine && !trimmed)
 	}
 	const closing = "Close the connection\n"
 	add("close", strings.Contains(want, closing) && !strings.Contains(got, closing))

@@ -3,9 +3,13 @@ package lessontest
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,10 +23,16 @@ import (
 // for the messages.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"01-ping":      trimmedPing,
-		"02-incr":      incrWithoutClose,
-		"03-subscribe": fixedSizeReads,
-		"01-ping-lies": pingThatLies,
+		"01-ping":       trimmedPing,
+		"02-incr":       incrWithoutClose,
+		"03-subscribe":  fixedSizeReads,
+		"01-ping-lies":  pingThatLies,
+		"01-ping-trim":  trimmedAll,
+		"01-ping-buf":   wholeBuffer,
+		"01-ping-nochk": pingUnchecked(""),
+		"01-ping-chk":   pingUnchecked(":"),
+		"03-sub-trust":  trustedLength,
+		"01-ping-early": printsFirst,
 	})
 }
 
@@ -44,6 +54,72 @@ func trimmedPing() {
 	fmt.Printf("Received: %q\n", strings.TrimSpace(reply)+"\n")
 	fmt.Println("Close the connection")
 	c.Close()
+}
+
+// trimmedAll trims the reply's \r\n and prints what is left.
+func trimmedAll() {
+	c := dialEnv()
+	fmt.Printf("Send: %q\n", "ping\n")
+	fmt.Fprint(c, "ping\n")
+	reply, _ := bufio.NewReader(c).ReadString('\n')
+	fmt.Printf("Received: %q\n", strings.TrimSpace(reply))
+	fmt.Println("Close the connection")
+	c.Close()
+}
+
+// wholeBuffer reads into 100 bytes and prints all of them, the zeros
+// after the reply too.
+func wholeBuffer() {
+	c := dialEnv()
+	fmt.Printf("Send: %q\n", "ping\n")
+	fmt.Fprint(c, "ping\n")
+	buf := make([]byte, 100)
+	c.Read(buf)
+	fmt.Printf("Received: %q\n", buf)
+	fmt.Println("Close the connection")
+	c.Close()
+}
+
+// pingUnchecked prints the reply and never judges it, or, with a
+// type, judges it by the wrong one: 01-ping without check(reply, "+").
+func pingUnchecked(typ string) func() {
+	return func() {
+		c := dialEnv()
+		fmt.Printf("Send: %q\n", "ping\n")
+		fmt.Fprint(c, "ping\n")
+		reply, _ := bufio.NewReader(c).ReadString('\n')
+		fmt.Printf("Received: %q\n", reply)
+		fmt.Println("Close the connection")
+		c.Close()
+		if typ != "" && !strings.HasPrefix(reply, typ) {
+			fmt.Fprintf(os.Stderr, "01-ping: expected a reply that starts with %q\n", typ)
+			os.Exit(1)
+		}
+	}
+}
+
+// printsFirst prints what it read before it knows that it is a reply.
+func printsFirst() {
+	c := dialEnv()
+	fmt.Fprint(c, "ping\n")
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	fmt.Printf("Received: %q\n", line)
+	if !strings.HasSuffix(line, "\r\n") || !strings.ContainsAny(line[:1], "+-:$*") {
+		fmt.Fprintf(os.Stderr, "01-ping: bad reply: %q\n", line)
+		os.Exit(1)
+	}
+}
+
+// trustedLength believes the length of a bulk string it is sent.
+func trustedLength() {
+	c := dialEnv()
+	fmt.Fprint(c, "subscribe messages\n")
+	r := bufio.NewReader(c)
+	line, _ := r.ReadString('\n')
+	n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+	data := make([]byte, n+2)
+	io.ReadFull(r, data)
+	fmt.Printf("Received: %q\n", line+string(data))
 }
 
 // pingThatLies prints one message and sends another.
@@ -94,11 +170,53 @@ func TestWorkshopMessages(t *testing.T) {
 	broken := map[string]string{ // script: the lesson it breaks
 		"crlf": "01-ping", "no-close": "02-incr", "fixed-read": "03-subscribe",
 		"lies": "01-ping-lies", "crlf-golden": "01-ping",
+		"trimmed": "01-ping-trim", "whole-buffer": "01-ping-buf",
+		"no-check": "01-ping-nochk", "wrong-check": "01-ping-chk",
+		"trusted-length": "03-sub-trust", "early-print": "01-ping-early",
+	}
+	// These fail on their exit status or stderr, not on a golden
+	// file: their message is what make check says (name.check).
+	checked := map[string]bool{"no-check": true, "wrong-check": true,
+		"trusted-length": true, "early-print": true}
+	file := func(name string) string {
+		if checked[name] {
+			return name + ".check"
+		}
+		return name + ".message"
+	}
+	// Every broken lesson has its message; -update adds a new one's.
+	for _, name := range slices.Sorted(maps.Keys(broken)) {
+		if !slices.ContainsFunc(want.Files, func(f txtar.File) bool { return f.Name == file(name) }) {
+			if !*update {
+				t.Errorf("testdata/workshop.txtar has no %s: run go test -args -update", file(name))
+				continue
+			}
+			want.Files = append(want.Files, txtar.File{Name: file(name)})
+		}
 	}
 	checkWire = true
 	for i := range want.Files {
 		f := &want.Files[i]
-		name := strings.TrimSuffix(f.Name, ".message")
+		name := strings.TrimSuffix(strings.TrimSuffix(f.Name, ".message"), ".check")
+		if checked[name] {
+			t.Run(name, func(t *testing.T) {
+				lesson = broken[name]
+				fail, err := checkScript(backends[0], filepath.Join(dir, name+".txtar"), dir, t.TempDir())
+				if err != nil || fail == nil {
+					t.Fatalf("the broken lesson passed its check (%v)", err)
+				}
+				got := fail.Brief()
+				if n := strings.Count(got, "\n"); n > 15 {
+					t.Errorf("make check explains it in %d lines, more than 15:\n%s", n, got)
+				}
+				if *update {
+					f.Data = []byte(got)
+				} else if got != string(f.Data) {
+					t.Errorf("message changed; got:\n%s\nwant:\n%s", got, f.Data)
+				}
+			})
+			continue
+		}
 		t.Run(name, func(t *testing.T) {
 			lesson = broken[name]
 			rec := &recorder{}

@@ -59,7 +59,7 @@ func exercise(name string, ref []byte, plumbing []string, output, outputFrom str
 	b.Write(ref[off(f.Doc.End()):end])
 	b.WriteString("\n")
 
-	todo := 0
+	todo, cursor := 0, 0
 	for _, d := range f.Decls {
 		switch d := d.(type) {
 		case *ast.GenDecl:
@@ -77,7 +77,7 @@ func exercise(name string, ref []byte, plumbing []string, output, outputFrom str
 				start = d.Doc.Pos()
 			}
 			fmt.Fprintf(&b, "\n%s\n", ref[off(start):off(d.Body.Lbrace)+1])
-			for i, step := range steps(fset, f, d.Body, plumbing) {
+			for i, step := range steps(fset, f, ref, d.Body, plumbing, output, &cursor) {
 				todo++
 				if i > 0 {
 					b.WriteString("\t//\n")
@@ -116,9 +116,15 @@ func exercise(name string, ref []byte, plumbing []string, output, outputFrom str
 // steps are a body's TODOs: each comment at the top level of the body
 // starts one; the code after it, with any comments inside it, belongs
 // to it; code before the first comment is a step of its own. Each
-// step ends with what its code prints, and the functions of conn.go
-// and of the standard library that it calls.
-func steps(fset *token.FileSet, f *ast.File, body *ast.BlockStmt, plumbing []string) []string {
+// step ends with what its code prints, in the order a run prints it
+// (output, the lesson's main story, says which line each print
+// makes), the error texts it fails with, which the scripts check word
+// for word, and the calls it makes: to conn.go's functions, the
+// file's own and the standard library's. The output's lines before
+// *cursor were printed by the steps before: a print names the next
+// line it makes, and moves the cursor past it.
+func steps(fset *token.FileSet, f *ast.File, src []byte, body *ast.BlockStmt,
+	plumbing []string, output string, cursor *int) []string {
 	type step struct {
 		text  []string
 		stmts []ast.Node
@@ -150,6 +156,23 @@ func steps(fset *token.FileSet, f *ast.File, body *ast.BlockStmt, plumbing []str
 		}
 	}
 	ss = append(ss, cur)
+	own := map[string]bool{}
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name != "main" {
+			own[fd.Name.Name] = true
+		}
+	}
+	source := func(n ast.Node) string {
+		return string(src[fset.Position(n.Pos()).Offset:fset.Position(n.End()).Offset])
+	}
+	// short is a call as written, when it is short enough to say.
+	short := func(call *ast.CallExpr, name string) string {
+		if text := source(call); len(text) <= 40 && !strings.Contains(text, "\n") {
+			return strings.ReplaceAll(text, " ", nbsp)
+		}
+		return name + "()"
+	}
+	outLines := strings.Split(strings.TrimSuffix(output, "\n"), "\n")
 	var out []string
 	for _, s := range ss {
 		var text []string
@@ -160,42 +183,80 @@ func steps(fset *token.FileSet, f *ast.File, body *ast.BlockStmt, plumbing []str
 			}
 			text = append(text, t)
 		}
-		var prints, calls, uses []string
+		var prints []printed
+		var errs, calls, uses []string
+		sends := false
+		var stack []ast.Node
 		for _, n := range s.stmts {
 			ast.Inspect(n, func(n ast.Node) bool {
+				if n == nil {
+					stack = stack[:len(stack)-1]
+					return true
+				}
+				stack = append(stack, n)
 				switch n := n.(type) {
 				case *ast.CallExpr:
-					fn, ok := n.Fun.(*ast.SelectorExpr)
-					if !ok {
-						if id, ok := n.Fun.(*ast.Ident); ok && slices.Contains(plumbing, id.Name) {
-							calls = appendNew(calls, id.Name)
+					if id, ok := n.Fun.(*ast.Ident); ok {
+						switch {
+						case id.Name == "fail":
+							errs = appendNew(errs, firstString(n))
+							calls = appendNew(calls, "fail()")
+						case slices.Contains(plumbing, id.Name) || own[id.Name]:
+							calls = appendNew(calls, short(n, id.Name))
+							sends = sends || id.Name == "send"
 						}
 						return true
 					}
-					if x, ok := fn.X.(*ast.Ident); ok && x.Name == "fmt" &&
-						strings.HasPrefix(fn.Sel.Name, "Print") && len(n.Args) > 0 {
-						if lit, ok := n.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-							s, _ := strconv.Unquote(lit.Value)
-							if fn.Sel.Name == "Println" {
-								s += "\n"
-							}
-							prints = appendNew(prints, strconv.Quote(s))
-						}
+					fn, ok := n.Fun.(*ast.SelectorExpr)
+					if !ok {
+						return true
+					}
+					x, ok := fn.X.(*ast.Ident)
+					if !ok {
+						return true
+					}
+					switch {
+					case x.Name == "fmt" && fn.Sel.Name == "Errorf" ||
+						x.Name == "errors" && fn.Sel.Name == "New":
+						errs = appendNew(errs, firstString(n))
+					case x.Name == "fmt" && strings.HasPrefix(fn.Sel.Name, "Print"):
+						prints = append(prints, printOf(n.Args, fn.Sel.Name, stack, source))
+					case x.Name == "fmt" && strings.HasPrefix(fn.Sel.Name, "Fprint") &&
+						len(n.Args) > 1 && source(n.Args[0]) != "os.Stderr":
+						// To a writer: a print only when it makes lines
+						// of the output (06's Send: and Received:).
+						p := printOf(n.Args[1:], fn.Sel.Name, stack, source)
+						p.writer = true
+						prints = append(prints, p)
+					case !isImport(f, x.Name) && (x.Name == "conn" ||
+						strings.HasSuffix(fn.Sel.Name, "Deadline")):
+						// What the lesson does to its connection:
+						// conn.Close(), conn.SetDeadline(time.Time{}).
+						calls = appendNew(calls, short(n, source(fn)))
+						return false
 					}
 				case *ast.SelectorExpr:
 					if x, ok := n.X.(*ast.Ident); ok && x.Obj == nil && isImport(f, x.Name) &&
-						!(x.Name == "fmt" && strings.HasPrefix(n.Sel.Name, "Print")) {
+						!(x.Name == "fmt" && (strings.HasPrefix(n.Sel.Name, "Print") ||
+							strings.HasPrefix(n.Sel.Name, "Fprint") || n.Sel.Name == "Errorf")) {
 						uses = appendNew(uses, x.Name+"."+n.Sel.Name)
 					}
 				}
 				return true
 			})
 		}
+		errs = slices.DeleteFunc(errs, func(e string) bool { return e == "" })
 		if len(prints) > 0 {
-			text = append(text, "Print "+strings.Join(prints, ", then ")+".")
+			if what := inRunOrder(prints, outLines, cursor, sends); what != "" {
+				text = append(text, "Print "+what+".")
+			}
 		}
-		for i, c := range calls {
-			calls[i] = c + "()"
+		if len(errs) > 0 {
+			for i, e := range errs {
+				errs[i] = strconv.Quote(e)
+			}
+			text = append(text, "Its errors, word for word (the tests check "+
+				"them): "+strings.Join(errs, ", ")+".")
 		}
 		if len(calls) > 0 || len(uses) > 0 {
 			text = append(text, "Uses "+strings.Join(append(calls, uses...), ", ")+".")
@@ -205,6 +266,108 @@ func steps(fset *token.FileSet, f *ast.File, body *ast.BlockStmt, plumbing []str
 		}
 	}
 	return out
+}
+
+// printed is one print of a step: its format, and whether it only
+// happens once Ctrl-C has ended the program's wait.
+type printed struct {
+	format string
+	ctrlC  bool
+	writer bool // fmt.Fprint*, to something else than stdout maybe
+}
+
+// printOf is the print that a call to fmt.fn with args makes; stack
+// holds the nodes around it.
+func printOf(args []ast.Expr, fn string, stack []ast.Node, source func(ast.Node) string) printed {
+	var p printed
+	if lit, ok := args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+		p.format, _ = strconv.Unquote(lit.Value)
+		if strings.HasSuffix(fn, "ln") {
+			p.format += "\n"
+		}
+	}
+	for _, n := range stack {
+		if is, ok := n.(*ast.IfStmt); ok && strings.Contains(source(is.Cond), "ctx.") {
+			p.ctrlC = true
+		}
+	}
+	return p
+}
+
+// inRunOrder says what prints print, in the order that a run prints
+// them: each as the next line of the lesson's output it makes, from
+// *cursor on, with the format that makes it; else as its format. A
+// line of a Send: print is the bytes to send, when the step sends.
+func inRunOrder(prints []printed, output []string, cursor *int, sends bool) string {
+	type item struct {
+		text string
+		at   int
+	}
+	var items []item
+	at := -1
+	for _, p := range prints {
+		if p.format == "" {
+			continue
+		}
+		head, _, verb := strings.Cut(p.format, "%")
+		line := strings.TrimSuffix(p.format, "\n")
+		text, found := strconv.Quote(line), false
+		for i, l := range output {
+			switch {
+			case !verb && l == line:
+				at, found = i, true
+			case verb && head != "" && i >= *cursor && strings.HasPrefix(l, head):
+				at, found, *cursor = i, true, i+1
+				text = "`" + l + "` (with " + strconv.Quote(p.format) + ")"
+				if sends && head == "Send: " {
+					text += " and send those bytes"
+				}
+			default:
+				continue
+			}
+			break
+		}
+		if verb && !found {
+			text = strconv.Quote(p.format)
+		}
+		if p.writer && !found {
+			continue
+		}
+		if p.ctrlC {
+			text += " on Ctrl-C"
+		}
+		if !slices.ContainsFunc(items, func(it item) bool { return it.text == text }) {
+			items = append(items, item{text, at})
+		}
+	}
+	slices.SortStableFunc(items, func(a, b item) int { return a.at - b.at })
+	var texts []string
+	for _, it := range items {
+		texts = append(texts, it.text)
+	}
+	return strings.Join(texts, ", then ")
+}
+
+// firstString is a call's first argument when it is a string literal.
+func firstString(call *ast.CallExpr) string {
+	if len(call.Args) == 0 {
+		return ""
+	}
+	lit, ok := call.Args[0].(*ast.BasicLit)
+	if !ok || lit.Kind != token.STRING {
+		if b, ok := call.Args[0].(*ast.BinaryExpr); ok && b.Op == token.ADD {
+			l, lok := b.X.(*ast.BasicLit)
+			r, rok := b.Y.(*ast.BasicLit)
+			if lok && rok && l.Kind == token.STRING && r.Kind == token.STRING {
+				ls, _ := strconv.Unquote(l.Value)
+				rs, _ := strconv.Unquote(r.Value)
+				return ls + rs
+			}
+		}
+		return ""
+	}
+	s, _ := strconv.Unquote(lit.Value)
+	return s
 }
 
 // isImport says whether name is a package the file imports.
@@ -227,10 +390,11 @@ func appendNew(list []string, s string) []string {
 
 // wrap breaks text into lines of about width runes, each after the
 // first starting with prefix.
+// A quoted string is never broken: a line may be longer instead.
 func wrap(text string, width int, prefix string) string {
 	var b strings.Builder
 	n := 0
-	for i, w := range strings.Fields(text) {
+	for i, w := range words(text) {
 		if i > 0 && n+1+len(w) > width {
 			b.WriteString("\n" + prefix)
 			n = 0
@@ -238,10 +402,46 @@ func wrap(text string, width int, prefix string) string {
 			b.WriteString(" ")
 			n++
 		}
-		b.WriteString(w)
+		b.WriteString(strings.ReplaceAll(w, nbsp, " "))
 		n += len(w)
 	}
 	return b.String()
+}
+
+// nbsp is a blank that wrap never breaks a line at: the blanks of a
+// call, send(conn, msg).
+const nbsp = "\x01"
+
+// words splits text on blanks, except inside "..." (with Go's
+// escapes) and `...`.
+func words(text string) []string {
+	var ws []string
+	var cur strings.Builder
+	var quote byte
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case quote == '"' && c == '\\' && i+1 < len(text):
+			cur.WriteByte(c)
+			i++
+			c = text[i]
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == 0 && (c == '"' || c == '`'):
+			quote = c
+		case quote == 0 && (c == ' ' || c == '\t' || c == '\n'):
+			if cur.Len() > 0 {
+				ws = append(ws, cur.String())
+				cur.Reset()
+			}
+			continue
+		}
+		cur.WriteByte(c)
+	}
+	if cur.Len() > 0 {
+		ws = append(ws, cur.String())
+	}
+	return ws
 }
 
 // zeros is the zero value of each result type, as Go source.

@@ -15,7 +15,7 @@
 // conn.go, the plumbing, stays as it is. The reference solutions are
 // kept in .workshop/solutions (which git ignores), so that -restore
 // works whatever the attendee committed since; what -restore or
-// -force replaces is kept in .workshop/yours. Run it from the
+// -force replaces is kept in .workshop/yours/<date>-<time>. Run it from the
 // repository.
 package main
 
@@ -33,7 +33,7 @@ func main() {
 	fs := flag.NewFlagSet("workshop", flag.ExitOnError)
 	restore := fs.Bool("restore", false, "bring back the reference solutions (make solutions)")
 	force := fs.Bool("force", false, "make the exercises again, even over your work "+
-		"(which is kept in .workshop/yours)")
+		"(which is kept in .workshop/yours/<date>-<time>)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./scripts/workshop [-force | -restore | check [NN...]]\n")
 		fs.PrintDefaults()

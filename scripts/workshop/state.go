@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"redis-by-hand/internal/lessontest"
 )
@@ -19,16 +20,49 @@ import (
 // The workshop keeps its state in .workshop, which ignores itself:
 // solutions/NN-name/main.go is each lesson's reference, saved by
 // make workshop (its presence means the lessons are exercises), and
-// yours/NN-name/main.go the attendee's last version that -restore or
-// -force replaced.
+// yours/TIME/NN-name/main.go the attendee's versions that one run of
+// -restore or -force replaced, a folder per run, so that files of an
+// earlier round are never mistaken for the last one's.
 const stateDir = ".workshop"
 
 func solutionPath(root, name string) string {
 	return filepath.Join(root, stateDir, "solutions", name, "main.go")
 }
 
-func yoursPath(root, name string) string {
-	return filepath.Join(root, stateDir, "yours", name, "main.go")
+// yours is where one run keeps the files it replaces: the folder
+// .workshop/yours/<date>-<time>, new for each run, made on first use.
+type yours struct {
+	root, dir string
+	kept      []string
+}
+
+// keep saves the attendee's main.go of lesson name.
+func (y *yours) keep(name string, src []byte) error {
+	if y.dir == "" {
+		base := filepath.Join(y.root, stateDir, "yours", time.Now().Format("20060102-150405"))
+		y.dir = base
+		for n := 2; ; n++ {
+			if _, err := os.Stat(y.dir); os.IsNotExist(err) {
+				break
+			}
+			y.dir = fmt.Sprintf("%s-%d", base, n)
+		}
+	}
+	y.kept = append(y.kept, name)
+	return writeFile(filepath.Join(y.dir, name, "main.go"), src)
+}
+
+// say tells where the kept files went, if any.
+func (y *yours) say(w io.Writer) {
+	if len(y.kept) == 0 {
+		return
+	}
+	rel, err := filepath.Rel(y.root, y.dir)
+	if err != nil {
+		rel = y.dir
+	}
+	say(w, "Your versions of %s are in %s (each NN-name/main.go).",
+		strings.Join(y.kept, ", "), filepath.ToSlash(rel))
 }
 
 // InWorkshop says whether make workshop has turned the lessons into
@@ -68,6 +102,7 @@ func makeExercises(w io.Writer, root string, force bool) error {
 	}
 	// Save every reference first: then no exercise is ever written
 	// without its solution kept.
+	kept := &yours{root: root}
 	for _, name := range names {
 		main := filepath.Join(root, name, "main.go")
 		src, err := os.ReadFile(main)
@@ -75,8 +110,10 @@ func makeExercises(w io.Writer, root string, force bool) error {
 			return err
 		}
 		if _, err := os.Stat(solutionPath(root, name)); err == nil {
-			if err := writeFile(yoursPath(root, name), src); err != nil {
-				return err
+			if ex, _ := exerciseFor(root, name); !bytes.Equal(src, ex) {
+				if err := kept.keep(name, src); err != nil {
+					return err
+				}
 			}
 			continue
 		}
@@ -101,6 +138,7 @@ func makeExercises(w io.Writer, root string, force bool) error {
 	say(w, "The lessons are exercises now: %s.", strings.Join(names, ", "))
 	say(w, "Open %s/main.go, write it from its TODOs, then run: make check", names[0])
 	say(w, "make solutions brings back the reference solutions (kept in %s).", stateDir)
+	kept.say(w)
 	return nil
 }
 
@@ -151,7 +189,7 @@ func restoreSolutions(w io.Writer, root string) error {
 	if err != nil {
 		return err
 	}
-	var kept []string
+	kept := &yours{root: root}
 	for _, name := range names {
 		ref, err := os.ReadFile(solutionPath(root, name))
 		if os.IsNotExist(err) {
@@ -169,10 +207,9 @@ func restoreSolutions(w io.Writer, root string) error {
 			continue
 		}
 		if ex, _ := exerciseFor(root, name); cur != nil && !bytes.Equal(cur, ex) {
-			if err := writeFile(yoursPath(root, name), cur); err != nil {
+			if err := kept.keep(name, cur); err != nil {
 				return err
 			}
-			kept = append(kept, name)
 		}
 		if err := writeFile(main, ref); err != nil {
 			return err
@@ -182,9 +219,7 @@ func restoreSolutions(w io.Writer, root string) error {
 		return err
 	}
 	say(w, "The lessons are the reference solutions again: %s.", strings.Join(names, ", "))
-	if len(kept) > 0 {
-		say(w, "Your versions of %s are in %s/yours.", strings.Join(kept, ", "), stateDir)
-	}
+	kept.say(w)
 	return nil
 }
 

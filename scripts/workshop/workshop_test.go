@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -221,4 +222,135 @@ func TestMain(m *testing.M) {
 	withServer = false
 	storyOnly = true
 	os.Exit(m.Run())
+}
+
+// TestYoursPerRound runs two rounds of make workshop and make
+// solutions: each round's files go to a folder of their own, which
+// the message names, with only that round's files in it.
+func TestYoursPerRound(t *testing.T) {
+	root := copyRepo(t)
+	names, err := lessons(root)
+	if err != nil || len(names) < 2 {
+		t.Fatalf("lessons: %v %v", names, err)
+	}
+	var dirs []string
+	for round, name := range names[:2] {
+		var out bytes.Buffer
+		if err := makeExercises(&out, root, false); err != nil {
+			t.Fatalf("round %d: make workshop: %v", round+1, err)
+		}
+		mine := []byte("package main\n\n// round " + name + "\nfunc main() {}\n")
+		os.WriteFile(filepath.Join(root, name, "main.go"), mine, 0o666)
+		out.Reset()
+		if err := restoreSolutions(&out, root); err != nil {
+			t.Fatalf("round %d: make solutions: %v", round+1, err)
+		}
+		_, dir, ok := strings.Cut(out.String(), "Your versions of "+name+" are in ")
+		dir, _, _ = strings.Cut(dir, " ")
+		if !ok || dir == "" {
+			t.Fatalf("round %d: make solutions does not say where %s went:\n%s", round+1, name, out.String())
+		}
+		got, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(dir), "*", "main.go"))
+		if err != nil || len(got) != 1 || !bytes.Equal(read(t, got[0]), mine) {
+			t.Errorf("round %d: %s holds %v, want only %s/main.go", round+1, dir, got, name)
+		}
+		if slices.Contains(dirs, dir) {
+			t.Errorf("round %d: %s was used by an earlier round too", round+1, dir)
+		}
+		dirs = append(dirs, dir)
+	}
+}
+
+// TestExerciseTodos reads the exercises that make workshop writes for
+// the lessons here: each TODO says what is sent and printed, with the
+// bytes of the lesson's main story, in the order a run prints them,
+// and never breaks a quoted string across comment lines.
+func TestExerciseTodos(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := lessons(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	todos := map[string]string{}
+	for _, name := range names {
+		ref, err := os.ReadFile(solutionPath(root, name))
+		if err != nil {
+			ref = read(t, filepath.Join(root, name, "main.go"))
+		}
+		plumbing, err := funcs(filepath.Join(root, name, "conn.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, from, err := lessontest.Story(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex, err := exercise(name, ref, plumbing, out, from)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		// The TODOs, one per line, as the attendee reads them.
+		var all []string
+		for line := range strings.Lines(string(ex)) {
+			text, ok := strings.CutPrefix(strings.TrimSpace(line), "//")
+			if !ok || strings.HasPrefix(text, "\t") {
+				continue
+			}
+			if open := quoted(text); open != 0 {
+				t.Errorf("%s: a comment line breaks a quoted string (%c):\n%s", name, open, line)
+			}
+			if strings.HasPrefix(text, " TODO ") {
+				all = append(all, "")
+			}
+			if len(all) > 0 && strings.TrimSpace(text) != "" {
+				all[len(all)-1] += text
+			}
+		}
+		todos[name] = strings.Join(all, "\n")
+		// The first Send: of the story says what the lesson sends.
+		for line := range strings.Lines(out) {
+			if strings.HasPrefix(line, "Send: ") {
+				if !strings.Contains(todos[name], "`"+strings.TrimSuffix(line, "\n")+"`") {
+					t.Errorf("%s: no TODO says %s", name, line)
+				}
+				break
+			}
+		}
+	}
+	for name, want := range map[string][]string{
+		"01-ping":      {`check(reply, "+")`, "`Send: \"ping\\n\"` (with \"Send: %q\\n\") and send those bytes"},
+		"03-subscribe": {"readReply(r, 0)", "SetDeadline(time.Time{})", `"%q: length not in -1..64Mi"`},
+	} {
+		for _, w := range want {
+			if !strings.Contains(todos[name], w) {
+				t.Errorf("%s: no TODO says %s:\n%s", name, w, todos[name])
+			}
+		}
+	}
+	// 03 prints each reply, then, on Ctrl-C, Close the connection.
+	for todo := range strings.Lines(todos["03-subscribe"]) {
+		r, c := strings.Index(todo, "`Received: "), strings.Index(todo, `"Close the connection" on Ctrl-C`)
+		if (r >= 0 || c >= 0) && !(0 <= r && r < c) {
+			t.Errorf("03-subscribe: a TODO does not say Received:, then Close on Ctrl-C:\n%s", todo)
+		}
+	}
+}
+
+// quoted says which quote, " or `, a line leaves open, or 0.
+func quoted(line string) byte {
+	var q byte
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case q == '"' && c == '\\':
+			i++
+		case q != 0 && c == q:
+			q = 0
+		case q == 0 && (c == '"' || c == '`'):
+			q = c
+		}
+	}
+	return q
 }
