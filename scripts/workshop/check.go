@@ -36,10 +36,27 @@ func check(w io.Writer, root string, args []string) (ok bool, err error) {
 	}
 	defer os.RemoveAll(bin)
 
+	// Each lesson is built while the one before it runs: the build
+	// is most of a check's time when a lesson fails at once.
+	builds := map[string]func() (string, string, error){}
+	build := func(i int) {
+		if i >= len(names) || builds[names[i]] != nil {
+			return
+		}
+		// No build for a lesson whose result is known.
+		key, err := fingerprint(filepath.Join(root, names[i]), withServer)
+		if _, ok := results[key]; ok && err == nil {
+			builds[names[i]] = func() (string, string, error) { return "", "", nil }
+			return
+		}
+		builds[names[i]] = startBuild(root, bin, names[i])
+	}
 	var failure *lessontest.Failure
 	passed := 0
-	for _, name := range names {
-		failure, err = checkLesson(root, bin, name, withServer)
+	for i, name := range names {
+		build(i)
+		build(i + 1)
+		failure, err = checkLesson(root, name, withServer, builds[name])
 		if err != nil {
 			return false, err
 		}
@@ -113,7 +130,7 @@ var withServer = func() bool {
 var results = map[[32]byte]*lessontest.Failure{}
 
 // checkLesson builds a lesson and runs its scripts.
-func checkLesson(root, bin, name string, withServer bool) (*lessontest.Failure, error) {
+func checkLesson(root, name string, withServer bool, built func() (string, string, error)) (*lessontest.Failure, error) {
 	dir := filepath.Join(root, name)
 	key, err := fingerprint(dir, withServer)
 	if err != nil {
@@ -122,20 +139,39 @@ func checkLesson(root, bin, name string, withServer bool) (*lessontest.Failure, 
 	if f, ok := results[key]; ok {
 		return f, nil
 	}
-	exe := filepath.Join(bin, name)
-	if runtime.GOOS == "windows" {
-		exe += ".exe"
-	}
-	build := exec.Command("go", "build", "-trimpath", "-o", exe, "./"+name)
-	build.Dir = root
 	var f *lessontest.Failure
-	if out, err := build.CombinedOutput(); err != nil {
-		f = buildFailure(name, string(out))
+	if bin, out, err := built(); err != nil {
+		f = buildFailure(name, out)
 	} else if f, err = lessontest.Check(dir, bin, withServer, storyOnly); err != nil {
 		return nil, err
 	}
 	results[key] = f
 	return f, nil
+}
+
+// startBuild builds a lesson in the background, into a folder of its
+// own (so that a build never replaces a binary that runs); the
+// function it returns waits for the build and gives the folder, or the
+// compiler's output.
+func startBuild(root, bin, name string) func() (string, string, error) {
+	dir := filepath.Join(bin, name)
+	exe := filepath.Join(dir, name)
+	if runtime.GOOS == "windows" {
+		exe += ".exe"
+	}
+	var out []byte
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		build := exec.Command("go", "build", "-trimpath", "-o", exe, "./"+name)
+		build.Dir = root
+		out, err = build.CombinedOutput()
+	}()
+	return func() (string, string, error) {
+		<-done
+		return dir, string(out), err
+	}
 }
 
 // buildFailure is a lesson that does not compile: the compiler's
