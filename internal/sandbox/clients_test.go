@@ -71,6 +71,7 @@ func TestRedisCLIInteractive(t *testing.T) {
 		t.Skip("script(1) is not on PATH")
 	}
 	eachServer(t, func(t *testing.T, addr string) {
+		t.Parallel() // both servers at once: the test mostly waits
 		pr, pw := io.Pipe()
 		cli := exec.Command("script", "-qfec",
 			"stty cols 200 rows 24; exec redis-cli -p "+port(t, addr), "/dev/null")
