@@ -14,7 +14,7 @@ import (
 // unset.
 const defaultAddr = "127.0.0.1:6379"
 
-// FromEnv returns REDIS_ADDR, or Default; an error says when it is not
+// FromEnv returns REDIS_ADDR, or defaultAddr; an error says when it is not
 // host:port.
 func FromEnv() (string, error) {
 	addr := os.Getenv("REDIS_ADDR")
