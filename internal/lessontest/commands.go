@@ -58,7 +58,7 @@ func dial(ts *testscript.TestScript) net.Conn {
 	}
 	for {
 		c, err := net.DialTimeout("tcp", addr, wait)
-		if redisaddr.Refused(err) && time.Now().Before(deadline) {
+		if notListening(err) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
@@ -246,6 +246,14 @@ func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Setenv(name, ln.Addr().String())
 	ln.Close()
+}
+
+// notListening says whether a dial failed because the server is not
+// listening yet: refused, or reset while its listener comes up (a
+// loaded machine shows both).
+func notListening(err error) bool {
+	return redisaddr.Refused(err) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.Errno(10054)) // WSAECONNRESET
 }
 
 // waitbound VAR waits until a program started in the background

@@ -10,8 +10,6 @@ import (
 	"syscall"
 
 	"github.com/rogpeppe/go-internal/testscript"
-
-	"redis-by-hand/internal/redisaddr"
 )
 
 // http METHOD URL [BODY] sends one HTTP request, as a client of a
@@ -40,7 +38,7 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 			req.Header.Set("Content-Type", "application/json")
 		}
 		res, err = client.Do(req)
-		return !redisaddr.Refused(err)
+		return !notListening(err)
 	}, func() string {
 		return "http: nothing listens at " + args[1] + " %s"
 	})

@@ -35,10 +35,11 @@ type Tap struct {
 	target  string
 	observe func(Event)
 
-	mu    sync.Mutex
-	n     int
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	n      int
+	conns  map[net.Conn]struct{}
+	closed bool // Close has run: a connection made since is closed at once
+	wg     sync.WaitGroup
 }
 
 // Start listens on addr and forwards every connection to target.
@@ -66,6 +67,7 @@ func (t *Tap) Addr() string { return t.ln.Addr().String() }
 func (t *Tap) Close() {
 	t.ln.Close()
 	t.mu.Lock()
+	t.closed = true
 	for c := range t.conns {
 		c.Close()
 	}
@@ -93,9 +95,13 @@ func (t *Tap) accept() {
 func (t *Tap) track(c net.Conn, on bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if on {
+	switch {
+	case on && t.closed:
+		// Dialled while the tap was closing: Close has gone by.
+		c.Close()
+	case on:
 		t.conns[c] = struct{}{}
-	} else {
+	default:
 		delete(t.conns, c)
 	}
 }
@@ -121,12 +127,13 @@ func (t *Tap) forward(id int, client net.Conn) {
 	go func() { errs <- t.copy(id, ToClient, client, server) }()
 	first := <-errs
 	if first != nil {
-		// A reset or a failed write: nothing more can pass.
+		// A reset, a failed write, or the tap closing: nothing
+		// more can pass either way.
 		client.Close()
 		server.Close()
 	}
 	second := <-errs
-	t.observe(Event{Conn: id, Err: errors.Join(first, second)})
+	t.observe(Event{Conn: id, Err: errors.Join(quiet(first), quiet(second))})
 }
 
 // copy passes src's bytes to dst, reporting each chunk, and
@@ -149,10 +156,16 @@ func (t *Tap) copy(id int, dir Direction, dst, src net.Conn) error {
 			return nil
 		}
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
 			return err
 		}
 	}
+}
+
+// quiet drops the error of a connection that the tap closed itself:
+// that is how a tap stops, not a failure to report.
+func quiet(err error) error {
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
 }
