@@ -13,9 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"redis-by-hand/internal/realredis"
+	"redis-by-hand/internal/lessontest"
 	"redis-by-hand/internal/resp"
-	"redis-by-hand/internal/sandbox"
 )
 
 // TestConcurrentRequests fires 100 requests at once for the key ttt,
@@ -24,23 +23,7 @@ import (
 // count, 1 to 100, and every other request 1: a reply given to the
 // wrong request would show as a count that is not its own.
 func TestConcurrentRequests(t *testing.T) {
-	t.Run("sandbox", func(t *testing.T) {
-		s, err := sandbox.Start("127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		concurrentRequests(t, s.Addr())
-	})
-	t.Run(realredis.Binary, func(t *testing.T) {
-		realredis.Require(t)
-		s, err := realredis.Start()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Stop()
-		concurrentRequests(t, s.Addr)
-	})
+	lessontest.EachBackend(t, concurrentRequests)
 }
 
 func concurrentRequests(t *testing.T, server string) {

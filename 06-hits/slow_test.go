@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"redis-by-hand/internal/realredis"
-	"redis-by-hand/internal/sandbox"
+	"redis-by-hand/internal/lessontest"
 )
 
 // TestCtrlCWithSlowClient: a client sends its body one byte at a
@@ -22,23 +21,7 @@ func TestCtrlCWithSlowClient(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Ctrl-C cannot be sent to a process on Windows")
 	}
-	t.Run("sandbox", func(t *testing.T) {
-		s, err := sandbox.Start("127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		ctrlCWithSlowClient(t, s.Addr())
-	})
-	t.Run(realredis.Binary, func(t *testing.T) {
-		realredis.Require(t)
-		s, err := realredis.Start()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Stop()
-		ctrlCWithSlowClient(t, s.Addr)
-	})
+	lessontest.EachBackend(t, ctrlCWithSlowClient)
 }
 
 func ctrlCWithSlowClient(t *testing.T, redisAddr string) {

@@ -117,6 +117,25 @@ var backends = []backend{
 	}},
 }
 
+// EachBackend runs test once per backend, as Run runs the scripts, on
+// a fresh server of its own: for a lesson's tests in Go, beside its
+// scripts.
+func EachBackend(t *testing.T, test func(t *testing.T, addr string)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			if b.name == realredis.Binary {
+				realredis.Require(t)
+			}
+			addr, stop, err := b.start()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop()
+			test(t, addr)
+		})
+	}
+}
+
 // Run runs every testdata/*.txtar script of the calling lesson on each
 // backend. Without redis-server on PATH the redis-server group is
 // skipped, with the reason; with REDIS_SERVER_REQUIRED=1 it fails.
