@@ -403,13 +403,7 @@ func (c *conn) reset([]string) bool {
 	c.peer.Resp3 = false
 	c.resp3.Store(false)
 	c.peer.ClientName = ""
-	c.s.pubsub.unsubscribeAll(c)
-	c.s.mu.Lock()
-	if _, ok := c.s.monitors[c]; ok {
-		delete(c.s.monitors, c)
-		c.s.nmonitors.Add(-1)
-	}
-	c.s.mu.Unlock()
+	c.leave() // no more subscriptions, no more MONITOR
 	c.out.setLimited(false)
 	c.reply("+RESET\r\n")
 	return true
