@@ -32,9 +32,10 @@ telnet: ## type commands to REDIS_ADDR by hand, as the blog does with telnet
 test: ## run every test; real-redis-server runs are skipped if it is absent
 	@if [ -d .workshop/solutions ]; then echo "note: the lessons are workshop exercises (make workshop), so their tests fail until you write them: make check checks them one by one, make solutions brings back the reference"; fi
 	@command -v redis-server >/dev/null || echo "note: redis-server is not on PATH, so the tests against a real Redis are skipped (go test -v shows each skip); install it to run them: apt-get install redis-server, or brew install redis"
-	@# The tests mostly wait (on servers, lessons, timeouts): four
-	@# packages at a time, whatever the number of cores.
-	go test -count=1 -p 4 ./...
+	@# The tests mostly wait (on servers, lessons, timeouts): eight
+	@# packages, and eight tests in each, at a time, whatever the
+	@# number of cores.
+	go test -count=1 -p 8 -parallel 8 ./...
 
 bench: ## requests per second of the embedded Redis, plain miniredis and redis-server, side by side
 	@go run ./scripts/bench
@@ -68,6 +69,6 @@ solutions: ## bring back the reference solutions (your files go to .workshop/you
 golden: ## rewrite the lessons' golden files from the sandbox, then check them on redis-server
 	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./scripts/workshop ./internal/lessontest -args -update
 
-clean: ## remove the built programs (.bin) and the demo's cached lesson binaries
+clean: ## remove the built programs (.bin) and the cached lesson binaries (make demo, make check)
 	@rm -rf $(BIN) && echo "removed $(BIN)/"
 	@go run ./scripts/demo -clean

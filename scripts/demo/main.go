@@ -5,6 +5,7 @@
 //	go run ./scripts/demo               (or: make demo)
 //	go run ./scripts/demo -addr HOST:PORT   replay against that Redis
 //	go run ./scripts/demo -clean        remove the cached lesson binaries
+//	                                    (of make demo and make check)
 //
 // It starts a fresh embedded Redis on a free loopback port, so that it
 // never touches a Redis you run (REDIS_ADDR is ignored; -addr is the
@@ -28,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"redis-by-hand/internal/lessonbin"
 	"redis-by-hand/internal/sandbox"
 )
 
@@ -51,10 +53,11 @@ func run() error {
 		return err
 	}
 	if *clean {
-		if err := os.RemoveAll(bin); err != nil {
+		// Every clone's demo binaries and make check's go together.
+		if err := os.RemoveAll(lessonbin.CacheDir()); err != nil {
 			return err
 		}
-		fmt.Printf("removed the demo's lesson binaries from %s\n", bin)
+		fmt.Printf("removed the cached lesson binaries (make demo, make check) from %s\n", lessonbin.CacheDir())
 		return nil
 	}
 	if *addr == "" {
@@ -109,11 +112,7 @@ func paths() (root, bin string, err error) {
 		return "", "", errors.New("run me from the repository: make demo")
 	}
 	root = filepath.Dir(gomod)
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	bin = filepath.Join(cache, "redis-by-hand",
+	bin = filepath.Join(lessonbin.CacheDir(),
 		fmt.Sprintf("demo-%x", sha256.Sum256([]byte(root)))[:24])
 	return root, bin, nil
 }

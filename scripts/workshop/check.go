@@ -7,9 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 
+	"redis-by-hand/internal/lessonbin"
 	"redis-by-hand/internal/lessontest"
 	"redis-by-hand/internal/realredis"
 )
@@ -30,12 +30,6 @@ func check(w io.Writer, root string, args []string) (ok bool, err error) {
 	if withServer {
 		say(w, "redis-server is on PATH: each lesson runs on it too, after the embedded Redis.")
 	}
-	bin, err := os.MkdirTemp("", "workshop-bin-")
-	if err != nil {
-		return false, err
-	}
-	defer os.RemoveAll(bin)
-
 	// Each lesson is built while the one before it runs: the build
 	// is most of a check's time when a lesson fails at once.
 	builds := map[string]func() (string, string, error){}
@@ -49,7 +43,7 @@ func check(w io.Writer, root string, args []string) (ok bool, err error) {
 			builds[names[i]] = func() (string, string, error) { return "", "", nil }
 			return
 		}
-		builds[names[i]] = startBuild(root, bin, names[i])
+		builds[names[i]] = startBuild(root, names[i])
 	}
 	var failure *lessontest.Failure
 	passed := 0
@@ -149,24 +143,17 @@ func checkLesson(root, name string, withServer bool, built func() (string, strin
 	return f, nil
 }
 
-// startBuild builds a lesson in the background, into a folder of its
-// own (so that a build never replaces a binary that runs); the
-// function it returns waits for the build and gives the folder, or the
+// startBuild builds a lesson in the background; the function it
+// returns waits for the build and gives the program's folder, or the
 // compiler's output.
-func startBuild(root, bin, name string) func() (string, string, error) {
-	dir := filepath.Join(bin, name)
-	exe := filepath.Join(dir, name)
-	if runtime.GOOS == "windows" {
-		exe += ".exe"
-	}
+func startBuild(root, name string) func() (string, string, error) {
+	var dir string
 	var out []byte
 	var err error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		build := exec.Command("go", "build", "-trimpath", "-o", exe, "./"+name)
-		build.Dir = root
-		out, err = build.CombinedOutput()
+		dir, out, err = lessonbin.Build(root, name)
 	}()
 	return func() (string, string, error) {
 		<-done

@@ -1,0 +1,104 @@
+package lessonbin
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestBuild builds versions of a one-line lesson into a cache of its
+// own: a version built before comes from the cache without the go
+// command, a new version gets a folder of its own, a mistake gets the
+// compiler's words, and only the latest versions stay.
+func TestBuild(t *testing.T) {
+	path := os.Getenv("PATH")
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go is not on PATH")
+	}
+	// The go command's own cache stays where it is.
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache) // os.UserCacheDir on Linux and the BSDs
+	t.Setenv("HOME", cache)           // on macOS
+	t.Setenv("LocalAppData", cache)   // on Windows
+	root := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		path := filepath.Join(root, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(path), 0o777)
+		if err := os.WriteFile(path, []byte(text), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.com/lessons\n\ngo 1.25\n")
+	lesson := func(v string) string {
+		return "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"" + v + "\") }\n"
+	}
+	run := func(dir string) string {
+		t.Helper()
+		exe := filepath.Join(dir, "01-x")
+		if runtime.GOOS == "windows" {
+			exe += ".exe"
+		}
+		out, err := exec.Command(exe).Output()
+		if err != nil {
+			t.Fatalf("%s: %v", exe, err)
+		}
+		return string(out)
+	}
+
+	write("01-x/main.go", lesson("v1"))
+	v1, out, err := Build(root, "01-x")
+	if err != nil {
+		t.Fatalf("Build: %v\n%s", err, out)
+	}
+	if got := run(v1); got != "v1\n" {
+		t.Fatalf("the program printed %q, want v1", got)
+	}
+	if !strings.HasPrefix(v1, filepath.Join(CacheDir(), "check")) {
+		t.Errorf("built into %s, outside %s", v1, CacheDir())
+	}
+
+	// The same files again: from the cache, with no go on PATH.
+	t.Setenv("PATH", "")
+	if again, _, err := Build(root, "01-x"); err != nil || again != v1 {
+		t.Errorf("the same files again: %s, %v; want %s, from the cache", again, err, v1)
+	}
+	os.Setenv("PATH", path)
+
+	write("01-x/main.go", lesson("v2"))
+	v2, _, err := Build(root, "01-x")
+	if err != nil || v2 == v1 || run(v2) != "v2\n" {
+		t.Errorf("a new version: %s, %v; want a folder of its own that prints v2", v2, err)
+	}
+
+	write("01-x/main.go", "package main\n\nfunc main() { undefined() }\n")
+	if _, out, err := Build(root, "01-x"); err == nil || !strings.Contains(string(out), "undefined") {
+		t.Errorf("a mistake: %v, %q; want the compiler's words", err, out)
+	}
+
+	for _, v := range []string{"v3", "v4"} {
+		write("01-x/main.go", lesson(v))
+		if _, out, err := Build(root, "01-x"); err != nil {
+			t.Fatalf("Build %s: %v\n%s", v, err, out)
+		}
+	}
+	kept, _ := filepath.Glob(filepath.Join(CacheDir(), "check", "01-x-*"))
+	if len(kept) != keep {
+		t.Errorf("after 4 versions the cache keeps %d, want %d: %q", len(kept), keep, kept)
+	}
+	if _, err := os.Stat(v1); err == nil {
+		t.Errorf("the oldest version, %s, is still there", v1)
+	}
+	leftover, _ := filepath.Glob(filepath.Join(CacheDir(), "check", ".build-*"))
+	if len(leftover) > 0 {
+		t.Errorf("builds left %q", leftover)
+	}
+}
