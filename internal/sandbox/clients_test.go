@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ func port(t *testing.T, addr string) string {
 // TestRedisCLIOneShot: redis-cli with commands on stdin and as
 // arguments, for the commands the lessons send.
 func TestRedisCLIOneShot(t *testing.T) {
+	t.Parallel()
 	realredis.RequireTool(t, "redis-cli")
 	eachServer(t, func(t *testing.T, addr string) {
 		p := port(t, addr)
@@ -76,26 +78,39 @@ func TestRedisCLIInteractive(t *testing.T) {
 		cli := exec.Command("script", "-qfec",
 			"stty cols 200 rows 24; exec redis-cli -p "+port(t, addr), "/dev/null")
 		cli.Stdin = pr
-		var out bytes.Buffer
-		cli.Stdout = &out
-		cli.Stderr = &out
+		out := &screen{}
+		cli.Stdout = out
+		cli.Stderr = out
 		if err := cli.Start(); err != nil {
 			t.Fatal(err)
 		}
-		typeLine := func(s string) {
-			time.Sleep(300 * time.Millisecond)
+		defer cli.Process.Kill()
+		// Type a line once the screen shows what the one before
+		// printed, as a person would.
+		prompt := "127.0.0.1:" + port(t, addr) + "> "
+		typeLine := func(s, thenWant string) {
+			t.Helper()
+			n := strings.Count(out.String(), thenWant)
 			io.WriteString(pw, s)
+			if !out.waitFor(thenWant, n+1, 10*time.Second) {
+				t.Fatalf("after %q, redis-cli did not print %q; it printed:\n%s", s, thenWant, out)
+			}
 		}
-		typeLine("ping\r")
-		typeLine("incr cli:tty\r")
-		typeLine("subscribe cli:tty-ch\r")
+		if !out.waitFor(prompt, 1, 10*time.Second) {
+			t.Fatalf("redis-cli did not show its prompt %q; it printed:\n%s", prompt, out)
+		}
+		typeLine("ping\r", "PONG")
+		typeLine("incr cli:tty\r", "(integer) 1")
+		typeLine("subscribe cli:tty-ch\r", "Reading messages...")
 		waitSubscribers(t, addr, "cli:tty-ch", 1)
 		pub := dial(t, addr)
 		io.WriteString(pub, "publish cli:tty-ch hey\r\n")
-		typeLine("\x03") // Ctrl-C: back to the prompt
-		typeLine("ping after\r")
-		typeLine("quit\r")
-		time.Sleep(300 * time.Millisecond)
+		if !out.waitFor(`3) "hey"`, 1, 10*time.Second) {
+			t.Fatalf("redis-cli did not print the message; it printed:\n%s", out)
+		}
+		typeLine("\x03", prompt) // Ctrl-C: back to the prompt
+		typeLine("ping after\r", `"after"`)
+		io.WriteString(pw, "quit\r")
 		pw.Close() // script(1) ends at the end of its input
 		done := make(chan error, 1)
 		go func() { done <- cli.Wait() }()
@@ -105,8 +120,7 @@ func TestRedisCLIInteractive(t *testing.T) {
 				t.Errorf("redis-cli: %v", err)
 			}
 		case <-time.After(10 * time.Second):
-			cli.Process.Kill()
-			t.Fatalf("redis-cli did not stop on quit; it printed:\n%s", out.String())
+			t.Fatalf("redis-cli did not stop on quit; it printed:\n%s", out)
 		}
 		text := strings.ReplaceAll(out.String(), "\r", "")
 		for _, want := range []string{
@@ -156,6 +170,7 @@ func TestRedisBenchmark(t *testing.T) {
 // TestMonitor: redis-cli monitor shows the commands of every client in
 // Redis's format; a lesson's INCR shows as it was sent.
 func TestMonitor(t *testing.T) {
+	t.Parallel()
 	realredis.RequireTool(t, "redis-cli")
 	eachServer(t, func(t *testing.T, addr string) {
 		mon := exec.Command("redis-cli", "-p", port(t, addr), "monitor")
@@ -224,6 +239,7 @@ func monitorLines(t *testing.T, addr, req string) []string {
 // (docs/differences.md): the commands a Lua script runs, and a
 // miniredis command with the wrong number of arguments.
 func TestMonitorDifferences(t *testing.T) {
+	t.Parallel()
 	// Servers of its own: the shared ones have other clients.
 	realredis.Require(t)
 	real, err := realredis.Start()
@@ -245,4 +261,35 @@ func TestMonitorDifferences(t *testing.T) {
 	if want := `"eval" "return redis.call('incr','mon:y')" "0" | "incr" "mon:y"`; got != want {
 		t.Errorf("redis-server's monitor: %s\nwant %s", got, want)
 	}
+}
+
+// screen is what a terminal program printed so far, safe to read
+// while it prints.
+type screen struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *screen) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *screen) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// waitFor waits until the screen shows want n times, and says
+// whether it did within d.
+func (s *screen) waitFor(want string, n int, d time.Duration) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+		if strings.Count(s.String(), want) >= n {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
 }

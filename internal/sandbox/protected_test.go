@@ -44,6 +44,7 @@ func localAddress(t *testing.T) string {
 // here connects to the machine's own non-loopback address, from which
 // it then comes.
 func TestProtectedMode(t *testing.T) {
+	t.Parallel()
 	host := localAddress(t)
 	srv, err := Start(net.JoinHostPort(host, "0"))
 	if err != nil {
