@@ -14,6 +14,7 @@ import (
 // line of JSON, before anything reaches Redis (the connection here
 // has no Redis behind it: a write to it would block, a read fail).
 func TestBodyTooLarge(t *testing.T) {
+	t.Parallel()
 	conn, other := net.Pipe()
 	defer conn.Close()
 	defer other.Close()

@@ -25,6 +25,7 @@ func TestCtrlCWithSlowClient(t *testing.T) {
 }
 
 func ctrlCWithSlowClient(t *testing.T, redisAddr string) {
+	t.Parallel() // both backends at once: the test mostly waits
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
