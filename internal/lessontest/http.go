@@ -1,59 +1,118 @@
 package lessontest
 
 import (
-	"context"
+	"bufio"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// http METHOD URL [BODY] sends one HTTP request, as a client of a
+// http METHOD URL [BODY] sends one HTTP/1.1 request, as a client of a
 // lesson that serves HTTP, and prints the status code and the body:
 // "200 {"hits": 1}". A server the script has just started in the
 // background may not listen yet: a refused connection is tried again,
 // within waitUntil's bounds. With !, the status must be 400 or more.
+//
+// It speaks HTTP by hand, as the lessons speak RESP: the request with
+// Connection: close, then the reply up to the end of the stream.
+// (net/http would add a fifth to every lesson's test program.)
 func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 || len(args) > 3 {
 		ts.Fatalf("usage: http METHOD URL [BODY]")
 	}
-	client := &http.Client{Timeout: wait, Transport: &http.Transport{
-		DialContext: dialNotSelf}}
-	var (
-		res *http.Response
-		err error
-	)
+	u, err := url.Parse(args[1])
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		ts.Fatalf("http: %q is not an http://host:port/path URL", args[1])
+	}
+	var c net.Conn
 	waitUntil(ts, func() bool {
-		var body io.Reader
-		if len(args) == 3 {
-			body = strings.NewReader(args[2])
-		}
-		req, rerr := http.NewRequest(args[0], args[1], body)
-		ts.Check(rerr)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		res, err = client.Do(req)
+		c, err = dialNotSelf(u.Host)
 		return !notListening(err)
 	}, func() string {
 		return "http: nothing listens at " + args[1] + " %s"
 	})
 	ts.Check(err)
-	data, err := io.ReadAll(res.Body)
-	res.Body.Close()
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(wait))
+
+	req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n",
+		args[0], u.RequestURI(), u.Host)
+	if len(args) == 3 {
+		req += fmt.Sprintf("Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+			len(args[2]), args[2])
+	} else {
+		req += "\r\n"
+	}
+	_, err = io.WriteString(c, req)
 	ts.Check(err)
-	out := fmt.Sprintf("%d %s", res.StatusCode, data)
+
+	status, body, err := readHTTPReply(bufio.NewReader(c))
+	if err != nil {
+		ts.Fatalf("http: %s %s: %v", args[0], args[1], err)
+	}
+	out := fmt.Sprintf("%d %s", status, body)
 	if !strings.HasSuffix(out, "\n") {
 		out += "\n"
 	}
 	fmt.Fprint(ts.Stdout(), out)
-	if failed := res.StatusCode >= 400; failed != neg {
-		ts.Fatalf("http: status %d", res.StatusCode)
+	if failed := status >= 400; failed != neg {
+		ts.Fatalf("http: status %d", status)
 	}
+}
+
+// readHTTPReply reads a reply to a request sent with Connection: close:
+// the status line, the headers, then Content-Length bytes of body, or
+// the rest of the stream when there is no Content-Length.
+func readHTTPReply(r *bufio.Reader) (status int, body []byte, err error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return 0, nil, fmt.Errorf("no status line: %q, %v", line, err)
+	}
+	f := strings.Fields(line)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") {
+		return 0, nil, fmt.Errorf("bad status line %q", line)
+	}
+	if status, err = strconv.Atoi(f[1]); err != nil {
+		return 0, nil, fmt.Errorf("bad status line %q", line)
+	}
+	length := -1
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0, nil, fmt.Errorf("headers end early: %q, %v", line, err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			break
+		}
+		name, value, _ := strings.Cut(line, ":")
+		value = strings.TrimSpace(value)
+		switch strings.ToLower(name) {
+		case "content-length":
+			if length, err = strconv.Atoi(value); err != nil || length < 0 {
+				return 0, nil, fmt.Errorf("bad header %q", line)
+			}
+		case "transfer-encoding":
+			return 0, nil, fmt.Errorf("a %s body: this client reads only whole ones", value)
+		}
+	}
+	if length < 0 {
+		body, err = io.ReadAll(r)
+	} else {
+		body = make([]byte, length)
+		_, err = io.ReadFull(r, body)
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("the body ends early: %v", err)
+	}
+	return status, body, nil
 }
 
 // dialNotSelf dials as net.Dial does, but counts a connection to
@@ -61,11 +120,11 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 // again and again, can pick that same port as the local end, and
 // Linux then connects the socket to itself: the request would read
 // itself back as the answer.
-func dialNotSelf(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := (&net.Dialer{Timeout: wait}).DialContext(ctx, network, addr)
+func dialNotSelf(addr string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, wait)
 	if err == nil && c.LocalAddr().String() == c.RemoteAddr().String() {
 		c.Close()
-		return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
 	}
 	return c, err
 }
