@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"redis-by-hand/internal/lessonbin"
 	"redis-by-hand/internal/realredis"
 )
 
@@ -145,7 +147,7 @@ func TestRedisBenchmark(t *testing.T) {
 	realredis.RequireTool(t, "redis-benchmark")
 	eachServer(t, func(t *testing.T, addr string) {
 		out, err := exec.Command("redis-benchmark", "-p", port(t, addr), "-q",
-			"-n", "2000", "-t", "ping,incr,set,get,lpush,rpop").CombinedOutput()
+			"-n", "500", "-t", "ping,incr,set,get,lpush,rpop").CombinedOutput()
 		if err != nil {
 			t.Fatalf("redis-benchmark: %v\n%s", err, out)
 		}
@@ -187,10 +189,14 @@ func TestMonitor(t *testing.T) {
 		if !lines.Scan() || lines.Text() != "OK" {
 			t.Fatalf("redis-cli monitor: %q, %v", lines.Text(), lines.Err())
 		}
-		lesson := exec.Command("go", "run", "redis-by-hand/02-incr")
+		bin, out, err := lessonbin.Build(filepath.Join("..", ".."), "02-incr")
+		if err != nil {
+			t.Fatalf("go build ./02-incr: %v\n%s", err, out)
+		}
+		lesson := exec.Command(filepath.Join(bin, "02-incr"))
 		lesson.Env = append(lesson.Environ(), "REDIS_ADDR="+addr)
 		if out, err := lesson.CombinedOutput(); err != nil {
-			t.Fatalf("go run ./02-incr: %v\n%s", err, out)
+			t.Fatalf("02-incr: %v\n%s", err, out)
 		}
 		c := dial(t, addr)
 		io.WriteString(c, "*2\r\n$4\r\necho\r\n$5\r\n\"a\"\n\xff\r\n")

@@ -183,33 +183,33 @@ func TestHalfCloseAnswersAll(t *testing.T) {
 // while.
 func TestSlowSubscriber(t *testing.T) {
 	eachServer(t, func(t *testing.T, addr string) {
-		sub := dial(t, addr)
-		io.WriteString(sub, "subscribe slow:ch\r\n")
-		waitSubscribers(t, addr, "slow:ch", 1)
+		fastThroughout(t, "the subscriber did not read", func() time.Duration {
+			sub := dial(t, addr)
+			io.WriteString(sub, "subscribe slow:ch\r\n")
+			waitSubscribers(t, addr, "slow:ch", 1)
 
-		stop := make(chan struct{})
-		slowest := make(chan time.Duration)
-		go func() { slowest <- pingWhile(t, addr, stop) }()
+			stop := make(chan struct{})
+			slowest := make(chan time.Duration)
+			go func() { slowest <- pingWhile(t, addr, stop) }()
 
-		pub := dial(t, addr)
-		r := bufio.NewReader(pub)
-		msg := strings.Repeat("x", 1<<20)
-		for i := range 50 {
-			start := time.Now()
-			fmt.Fprintf(pub, "*3\r\n$7\r\nPUBLISH\r\n$7\r\nslow:ch\r\n$%d\r\n%s\r\n", len(msg), msg)
-			line, err := r.ReadString('\n')
-			if err != nil || (line != ":1\r\n" && line != ":0\r\n") {
-				t.Fatalf("publish %d: %q, %v", i, line, err)
+			pub := dial(t, addr)
+			r := bufio.NewReader(pub)
+			msg := strings.Repeat("x", 1<<20)
+			for i := range 50 {
+				start := time.Now()
+				fmt.Fprintf(pub, "*3\r\n$7\r\nPUBLISH\r\n$7\r\nslow:ch\r\n$%d\r\n%s\r\n", len(msg), msg)
+				line, err := r.ReadString('\n')
+				if err != nil || (line != ":1\r\n" && line != ":0\r\n") {
+					t.Fatalf("publish %d: %q, %v", i, line, err)
+				}
+				if d := time.Since(start); d > time.Second {
+					t.Errorf("publish %d waited %v for a subscriber that does not read", i, d)
+				}
 			}
-			if d := time.Since(start); d > time.Second {
-				t.Errorf("publish %d waited %v for a subscriber that does not read", i, d)
-			}
-		}
-		close(stop)
-		if d := <-slowest; d > 50*time.Millisecond {
-			t.Errorf("a PING took %v while the subscriber did not read", d)
-		}
-		waitSubscribers(t, addr, "slow:ch", 0)
+			close(stop)
+			waitSubscribers(t, addr, "slow:ch", 0)
+			return <-slowest
+		})
 	})
 }
 
@@ -218,26 +218,44 @@ func TestSlowSubscriber(t *testing.T) {
 // itself stalls for a moment here, as it copies 200 MB of replies.)
 func TestSlowReader(t *testing.T) {
 	t.Run("sandbox", func(t *testing.T) {
-		srv, err := Start("127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Close()
-		addr := srv.Addr()
-		c := dial(t, addr)
-		val := strings.Repeat("v", 1<<20)
-		fmt.Fprintf(c, "*3\r\n$3\r\nSET\r\n$9\r\nslow:big1\r\n$%d\r\n%s\r\n", len(val), val)
-		stop := make(chan struct{})
-		slowest := make(chan time.Duration)
-		go func() { slowest <- pingWhile(t, addr, stop) }()
-		// Write from a goroutine: the server may stop reading us.
-		go io.WriteString(c, strings.Repeat("get slow:big1\r\n", 200))
-		time.Sleep(500 * time.Millisecond)
-		close(stop)
-		if d := <-slowest; d > 50*time.Millisecond {
-			t.Errorf("a PING took %v while a client did not read its replies", d)
-		}
+		fastThroughout(t, "a client did not read its replies", func() time.Duration {
+			srv, err := Start("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			addr := srv.Addr()
+			c := dial(t, addr)
+			val := strings.Repeat("v", 1<<20)
+			fmt.Fprintf(c, "*3\r\n$3\r\nSET\r\n$9\r\nslow:big1\r\n$%d\r\n%s\r\n", len(val), val)
+			stop := make(chan struct{})
+			slowest := make(chan time.Duration)
+			go func() { slowest <- pingWhile(t, addr, stop) }()
+			// Write from a goroutine: the server may stop reading us.
+			go io.WriteString(c, strings.Repeat("get slow:big1\r\n", 200))
+			time.Sleep(500 * time.Millisecond)
+			close(stop)
+			return <-slowest
+		})
 	})
+}
+
+// fastThroughout runs a scenario that returns the slowest PING another
+// client saw, and requires it within 50 ms, in one of three runs: a
+// server that holds its other clients up does so in every run, while
+// a busy machine can pause a test for a moment in any one.
+func fastThroughout(t *testing.T, while string, scenario func() time.Duration) {
+	t.Helper()
+	var slowest []time.Duration
+	for range 3 {
+		d := scenario()
+		if d <= 50*time.Millisecond {
+			return
+		}
+		slowest = append(slowest, d)
+		t.Logf("a PING took %v while %s: once more", d, while)
+	}
+	t.Errorf("a PING took %v, in each of 3 runs, while %s", slowest, while)
 }
 
 // pingWhile pings addr until stop, and returns the slowest round trip.
