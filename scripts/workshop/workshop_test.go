@@ -354,3 +354,30 @@ func quoted(line string) byte {
 	}
 	return q
 }
+
+// TestDoesNotCompile: an attempt that does not build fails make check
+// with the compiler's first error, file and line, and its hint.
+func TestDoesNotCompile(t *testing.T) {
+	root := t.TempDir()
+	for name, text := range map[string]string{
+		"go.mod":                  "module example.com/lessons\n\ngo 1.25\n",
+		"01-x/main.go":            "package main\n\nfunc main() { undefined() }\n",
+		"01-x/testdata/hints.txt": "",
+	} {
+		path := filepath.Join(root, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(path), 0o777)
+		if err := os.WriteFile(path, []byte(text), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	if ok, err := check(&out, root, nil); ok || err != nil {
+		t.Fatalf("make check on a lesson that does not compile: %v, %v\n%s", ok, err, out.String())
+	}
+	for _, want := range []string{"✗ 01-x", "> go build ./01-x", "it does not compile:",
+		"01-x/main.go:3:15: undefined: undefined", "hint: the lesson does not compile"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("make check does not say %q:\n%s", want, out.String())
+		}
+	}
+}
