@@ -1,16 +1,21 @@
-// Package lessonbin keeps built lesson programs in the user's cache
-// folder, so that the tools which run lessons as programs (make demo,
-// make check) do not link them again on every run.
+// Package lessonbin builds lesson programs into the user's cache
+// folder, so that make check (and the tests that run a lesson as a
+// program) do not link them again on every run. make demo keeps its
+// own builds in the same folder, so that make clean removes both.
 package lessonbin
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,17 +31,24 @@ func CacheDir() string {
 	return filepath.Join(dir, "redis-by-hand")
 }
 
-// keep is how many versions of one lesson stay in the cache: enough
-// for an attendee's exercise, latest attempt and the reference.
-const keep = 3
+// A lesson's versions beyond the latest keep are removed once unused
+// for an hour: keep covers an attendee's exercise, latest attempt
+// and the reference, and the hour a program that another make check
+// has just built and runs.
+const (
+	keep   = 3
+	unused = time.Hour
+)
 
 // Build returns the folder that holds the program of the lesson
 // root/name, built from the lesson's files as they are now. A version
 // of a lesson's files that was built before, in any clone, is not
 // built again: a lesson imports only the standard library, so its
 // program depends on its files, go.mod, and the Go toolchain and
-// target, which the folder's name covers. When the lesson does not
-// compile, out holds what the compiler said.
+// target, which the folder's name covers. (A lesson that imports
+// anything else is built afresh each time.) When the lesson does not
+// compile, err is an *exec.ExitError and out holds what the compiler
+// said; any other err says what else failed.
 func Build(root, name string) (dir string, out []byte, err error) {
 	key, err := key(root, name)
 	if err != nil {
@@ -48,7 +60,7 @@ func Build(root, name string) (dir string, out []byte, err error) {
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
 	}
-	if _, err := os.Stat(exe); err == nil {
+	if _, err := os.Stat(exe); err == nil && key != "" {
 		now := time.Now()
 		os.Chtimes(dir, now, now) // used: pruned last
 		return dir, nil, nil
@@ -63,14 +75,18 @@ func Build(root, name string) (dir string, out []byte, err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	defer os.RemoveAll(tmp)
 	build := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
 		"-o", filepath.Join(tmp, filepath.Base(exe)), "./"+name)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
+		os.RemoveAll(tmp)
 		return "", out, err
 	}
-	if err := os.Rename(tmp, dir); err != nil {
+	if key == "" {
+		return tmp, nil, nil // not cached: prune removes it in an hour
+	}
+	defer os.RemoveAll(tmp)
+	if err := rename(tmp, dir); err != nil {
 		if _, statErr := os.Stat(exe); statErr != nil {
 			return "", nil, err
 		}
@@ -80,20 +96,53 @@ func Build(root, name string) (dir string, out []byte, err error) {
 	return dir, nil, nil
 }
 
+// rename renames a folder that holds a program just built, trying
+// again for a moment: on Windows, a virus scanner that reads the new
+// program can hold its folder.
+func rename(from, to string) error {
+	var err error
+	for range 10 {
+		if err = os.Rename(from, to); err == nil || runtime.GOOS != "windows" {
+			return err
+		}
+		if _, statErr := os.Stat(to); statErr == nil {
+			return err // someone else's build is there
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
+}
+
 // key names a version of a lesson: its Go files, go.mod, and what go
-// env says of the toolchain and the target.
+// env says of the toolchain and the target. It is "" for a lesson
+// that imports more than the standard library: its program depends
+// on files that the key does not cover.
 func key(root, name string) (string, error) {
-	env, err := goEnv()
+	env, err := goEnv(root)
 	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
 	h.Write(env)
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(h, "go.mod %d\n%s", len(gomod), gomod)
+	module := ""
+	for line := range strings.Lines(string(gomod)) {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+			module, _ = strconv.Unquote(f[1])
+			if module == "" {
+				module = f[1]
+			}
+		}
+	}
 	files, err := filepath.Glob(filepath.Join(root, name, "*.go"))
 	if err != nil {
 		return "", err
 	}
-	for _, f := range append(files, filepath.Join(root, "go.mod")) {
+	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
@@ -101,25 +150,64 @@ func key(root, name string) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if !standardOnly(f, data, module) {
+			return "", nil
+		}
 		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(data))
 		h.Write(data)
 	}
 	return fmt.Sprintf("%x", h.Sum(nil))[:16], nil
 }
 
-// goEnv is what go env says of the toolchain and the target; it does
-// not change while a tool runs.
-var goEnv = sync.OnceValues(func() ([]byte, error) {
-	out, err := exec.Command("go", "env", "GOVERSION", "GOOS", "GOARCH",
-		"GOFLAGS", "GOEXPERIMENT", "CGO_ENABLED", "GOAMD64", "GOARM", "GOARM64").Output()
+// standardOnly reports whether a Go file imports only standard
+// packages: paths with no dot in their first element, outside module.
+// A file that does not parse is the compiler's to explain: true.
+func standardOnly(path string, src []byte, module string) bool {
+	f, err := parser.ParseFile(token.NewFileSet(), path, src, parser.ImportsOnly)
 	if err != nil {
-		return nil, fmt.Errorf("go env: %v", err)
+		return true
 	}
-	return out, nil
-})
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		first, _, _ := strings.Cut(p, "/")
+		if strings.Contains(first, ".") || p == module || strings.HasPrefix(p, module+"/") {
+			return false
+		}
+	}
+	return true
+}
 
-// prune keeps the latest versions of a lesson, and removes the others
-// and what interrupted builds left.
+// goEnv is what go env says, in root, of the toolchain and the
+// target; it does not change while a tool runs.
+var goEnv = func() func(root string) ([]byte, error) {
+	var mu sync.Mutex
+	seen := map[string][]byte{}
+	return func(root string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if env, ok := seen[root]; ok {
+			return env, nil
+		}
+		cmd := exec.Command("go", "env", "GOVERSION", "GOOS", "GOARCH",
+			"GOFLAGS", "GOEXPERIMENT", "GOFIPS140", "CGO_ENABLED", "GOWORK",
+			"GO386", "GOAMD64", "GOARM", "GOARM64", "GOMIPS", "GOMIPS64",
+			"GOPPC64", "GORISCV64", "GOWASM")
+		cmd.Dir = root
+		env, err := cmd.Output()
+		if err != nil {
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				err = fmt.Errorf("%v: %s", err, strings.TrimSpace(string(exit.Stderr)))
+			}
+			return nil, fmt.Errorf("go env: %v", err)
+		}
+		seen[root] = env
+		return env, nil
+	}
+}()
+
+// prune removes a lesson's versions beyond the latest keep that have
+// not been used for an hour, and what interrupted builds left.
 func prune(cache, name string) {
 	dirs, _ := filepath.Glob(filepath.Join(cache, name+"-*"))
 	type version struct {
@@ -134,11 +222,13 @@ func prune(cache, name string) {
 	}
 	slices.SortFunc(versions, func(a, b version) int { return b.used.Compare(a.used) })
 	for _, v := range versions[min(keep, len(versions)):] {
-		os.RemoveAll(v.dir) // a program that runs may refuse, on Windows
+		if time.Since(v.used) > unused {
+			os.RemoveAll(v.dir) // a program that runs may refuse, on Windows
+		}
 	}
 	stale, _ := filepath.Glob(filepath.Join(cache, ".build-"+name+"-*"))
 	for _, d := range stale {
-		if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > time.Hour {
+		if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > unused {
 			os.RemoveAll(d)
 		}
 	}

@@ -1,6 +1,7 @@
 package lessonbin
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,7 +69,10 @@ func TestBuild(t *testing.T) {
 		t.Errorf("built into %s, outside %s", v1, CacheDir())
 	}
 
-	// The same files again: from the cache, with no go on PATH.
+	// The same files again: from the cache, with no go on PATH, and
+	// marked as used (it was last used long ago).
+	longer := time.Now().Add(-3 * time.Hour)
+	os.Chtimes(v1, longer, longer)
 	t.Setenv("PATH", "")
 	if again, _, err := Build(root, "01-x"); err != nil || again != v1 {
 		t.Errorf("the same files again: %s, %v; want %s, from the cache", again, err, v1)
@@ -78,12 +82,16 @@ func TestBuild(t *testing.T) {
 	// Older versions, and a build that was interrupted long ago.
 	check := filepath.Join(CacheDir(), "check")
 	long := time.Now().Add(-2 * time.Hour)
-	for _, d := range []string{"01-x-old1", "01-x-old2", "01-x-old3", ".build-01-x-1"} {
+	for _, d := range []string{"01-x-old1", "01-x-old2", "01-x-old3", "01-x-old4", ".build-01-x-1"} {
 		os.Mkdir(filepath.Join(check, d), 0o777)
 		os.Chtimes(filepath.Join(check, d), long, long)
 	}
-	recent := time.Now().Add(-time.Minute)
-	os.Chtimes(filepath.Join(check, "01-x-old3"), recent, recent)
+	// Two used in the last hour: one among the latest three, and
+	// one kept because another make check may be running it.
+	for i, d := range []string{"01-x-old3", "01-x-old4"} {
+		recent := time.Now().Add(-time.Duration(i+1) * time.Minute)
+		os.Chtimes(filepath.Join(check, d), recent, recent)
+	}
 
 	write("01-x/main.go", lesson("v2"))
 	v2, _, err := Build(root, "01-x")
@@ -94,14 +102,32 @@ func TestBuild(t *testing.T) {
 	for i := range kept {
 		kept[i] = filepath.Base(kept[i])
 	}
-	want := []string{"01-x-old3", filepath.Base(v1), filepath.Base(v2)}
+	want := []string{"01-x-old3", "01-x-old4", filepath.Base(v1), filepath.Base(v2)}
 	slices.Sort(want)
 	if !slices.Equal(kept, want) {
-		t.Errorf("the cache keeps %q, want the latest %d versions %q", kept, keep, want)
+		t.Errorf("the cache keeps %q, want the latest %d versions and those used within %v: %q",
+			kept, keep, unused, want)
+	}
+
+	// Another toolchain or target: another version.
+	env := goEnv
+	goEnv = func(string) ([]byte, error) { return []byte("go9.99\nplan9\n"), nil }
+	other, err := key(root, "01-x")
+	goEnv = env
+	if same, _ := key(root, "01-x"); err != nil || other == same {
+		t.Errorf("another toolchain gives the key %q, %v; want other than %q", other, err, same)
+	}
+
+	// A lesson that imports more than the standard library depends
+	// on more files than the key covers: it is not cached.
+	write("01-x/main.go", "package main\n\nimport _ \"example.com/lessons/util\"\n\nfunc main() {}\n")
+	if k, err := key(root, "01-x"); k != "" || err != nil {
+		t.Errorf("a lesson that imports another package has the key %q, %v; want none", k, err)
 	}
 
 	write("01-x/main.go", "package main\n\nfunc main() { undefined() }\n")
-	if _, out, err := Build(root, "01-x"); err == nil || !strings.Contains(string(out), "undefined") {
+	var exit *exec.ExitError
+	if _, out, err := Build(root, "01-x"); !errors.As(err, &exit) || !strings.Contains(string(out), "undefined") {
 		t.Errorf("a mistake: %v, %q; want the compiler's words", err, out)
 	}
 	if leftover, _ := filepath.Glob(filepath.Join(check, ".build-*")); len(leftover) > 0 {

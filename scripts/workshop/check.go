@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -134,8 +135,11 @@ func checkLesson(root, name string, withServer bool, built func() (string, strin
 		return f, nil
 	}
 	var f *lessontest.Failure
-	if bin, out, err := built(); err != nil {
+	var exit *exec.ExitError
+	if bin, out, err := built(); errors.As(err, &exit) {
 		f = buildFailure(name, out)
+	} else if err != nil {
+		return nil, fmt.Errorf("building %s: %v", name, err)
 	} else if f, err = lessontest.Check(dir, bin, withServer, storyOnly); err != nil {
 		return nil, err
 	}
