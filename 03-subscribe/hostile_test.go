@@ -5,26 +5,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"redis-by-hand/internal/resp"
 )
-
-// endless yields head, then body over and over, without end: a
-// server that never stops sending.
-type endless struct{ head, body string }
-
-func (e *endless) Read(p []byte) (int, error) {
-	if n := len(e.body); n > 0 && n < 4096 { // one copy per byte of "a" took seconds
-		e.body = strings.Repeat(e.body, 4096/n)
-	}
-	n := 0
-	for n < len(p) {
-		if e.head == "" {
-			e.head = e.body
-		}
-		k := copy(p[n:], e.head)
-		n, e.head = n+k, e.head[k:]
-	}
-	return n, nil
-}
 
 // TestHostileReplies: whatever a server claims, readReply fails
 // with one error after allocating a bounded amount, and never
@@ -53,7 +36,7 @@ func TestHostileReplies(t *testing.T) {
 	} {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		r := bufio.NewReader(&endless{head: tt.head, body: tt.body})
+		r := bufio.NewReader(&resp.Endless{Head: tt.head, Body: tt.body})
 		_, err := readReply(r, 0)
 		runtime.ReadMemStats(&after)
 		if err == nil || err.Error() != tt.err {

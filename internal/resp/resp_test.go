@@ -152,24 +152,6 @@ func TestReadReplySequence(t *testing.T) {
 	}
 }
 
-// endless yields head, then body over and over, without end.
-type endless struct{ head, body string }
-
-func (e *endless) Read(p []byte) (int, error) {
-	if n := len(e.body); n > 0 && n < 4096 { // one copy per byte of "a" took seconds
-		e.body = strings.Repeat(e.body, 4096/n)
-	}
-	n := 0
-	for n < len(p) {
-		if e.head == "" {
-			e.head = e.body
-		}
-		k := copy(p[n:], e.head)
-		n, e.head = n+k, e.head[k:]
-	}
-	return n, nil
-}
-
 // TestHostileBounded: a server that never stops sending gets one
 // error, after reading and allocating a bounded amount, never a crash.
 func TestHostileBounded(t *testing.T) {
@@ -188,7 +170,7 @@ func TestHostileBounded(t *testing.T) {
 	} {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		r := bufio.NewReader(&endless{head: tt.head, body: tt.body})
+		r := bufio.NewReader(&Endless{Head: tt.head, Body: tt.body})
 		_, err := ReadReply(r)
 		runtime.ReadMemStats(&after)
 		if err == nil || err.Error() != tt.err {
