@@ -1,7 +1,6 @@
 // Package lessonbin builds lesson programs into the user's cache
-// folder, so that make check (and the tests that run a lesson as a
-// program) do not link them again on every run. make demo keeps its
-// own builds in the same folder, so that make clean removes both.
+// folder, so that make demo, make check and the tests that run a
+// lesson as a program do not link them again on every run.
 package lessonbin
 
 import (

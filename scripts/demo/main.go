@@ -15,7 +15,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,12 +47,12 @@ func run() error {
 		"instead of a fresh embedded one (the lessons change its keys my-key, ttt, jobs)")
 	clean := flag.Bool("clean", false, "remove the cached lesson binaries, and say where they were")
 	flag.Parse()
-	root, bin, err := paths()
+	root, err := repository()
 	if err != nil {
 		return err
 	}
 	if *clean {
-		// Every clone's demo binaries and make check's go together.
+		// make demo and make check share it, with every clone.
 		if err := os.RemoveAll(lessonbin.CacheDir()); err != nil {
 			return err
 		}
@@ -73,10 +72,11 @@ func run() error {
 		fmt.Println("# Using the Redis at -addr (the lessons change its keys my-key, ttt, jobs).")
 	}
 
-	if err := build(root, bin); err != nil {
+	bins, err := build(root)
+	if err != nil {
 		return err
 	}
-	d := &demo{bin: bin, addr: *addr}
+	d := &demo{bins: bins, addr: *addr}
 
 	d.step("The blog's first client: an inline ping.", "01-ping")
 	d.step("INCR, three times: the count lives in Redis.", "02-incr")
@@ -102,90 +102,55 @@ func run() error {
 	return d.err
 }
 
-// paths finds the repository and the folder that keeps the lesson
-// binaries: the user's cache, one folder per checkout, so that two
-// clones never share one.
-func paths() (root, bin string, err error) {
+// repository finds the repository's folder.
+func repository() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	gomod := strings.TrimSpace(string(out))
 	if err != nil || gomod == "" || gomod == os.DevNull {
-		return "", "", errors.New("run me from the repository: make demo")
+		return "", errors.New("run me from the repository: make demo")
 	}
-	root = filepath.Dir(gomod)
-	bin = filepath.Join(lessonbin.CacheDir(),
-		fmt.Sprintf("demo-%x", sha256.Sum256([]byte(root)))[:24])
-	return root, bin, nil
+	return filepath.Dir(gomod), nil
 }
 
 // build compiles every lesson folder, which is much faster than a go
-// run per step. The binaries stay in bin: go build skips the link when
-// they are up to date, so later demos start at once.
-func build(root, bin string) error {
-	if err := os.MkdirAll(bin, 0o700); err != nil {
-		return err
-	}
-	unlock, err := lock(filepath.Join(bin, ".lock"))
-	if err != nil {
-		return err
-	}
-	defer unlock()
+// run per step, and returns the folder of each lesson's program. The
+// programs stay in the user's cache (the one make check uses): a
+// lesson whose files have not changed is not built again.
+func build(root string) (map[string]string, error) {
 	lessons, err := filepath.Glob(filepath.Join(root, "[0-9][0-9]-*"))
 	if err != nil || len(lessons) == 0 {
-		return fmt.Errorf("no lesson folders in %s", root)
+		return nil, fmt.Errorf("no lesson folders in %s", root)
 	}
-	args := []string{"build", "-o", bin + string(filepath.Separator)}
-	for _, l := range lessons {
-		args = append(args, "./"+filepath.Base(l))
-	}
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
 	// A cold build takes a while: say so, but only then.
 	slow := time.AfterFunc(2*time.Second, func() {
 		fmt.Fprintln(os.Stderr, "building the lessons: the first run takes up to a minute...")
 	})
-	out, err := cmd.CombinedOutput()
-	slow.Stop()
-	if err != nil {
-		return fmt.Errorf("building the lessons: %v\n%s", err, out)
+	defer slow.Stop()
+	bins := map[string]string{}
+	for _, l := range lessons {
+		name := filepath.Base(l)
+		dir, out, err := lessonbin.Build(root, name)
+		if len(out) > 0 {
+			return nil, fmt.Errorf("%s does not compile:\n%s", name, bytes.TrimSpace(out))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("building %s: %v", name, err)
+		}
+		bins[name] = dir
 	}
-	return nil
-}
-
-// lock takes a lock file, so that two demos at once (the tests run one
-// per backend) take turns to build. Creating a file that must not
-// exist works the same on every OS; a lock older than a build can take
-// is left over from a demo that was killed, and is taken over.
-func lock(path string) (unlock func(), err error) {
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err == nil {
-			f.Close()
-			return func() { os.Remove(path) }, nil
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return nil, err
-		}
-		if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) > 2*time.Minute {
-			os.Remove(path)
-			continue
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%s is held by another demo; remove it if none runs", path)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return bins, nil
 }
 
 type demo struct {
-	bin, addr string
-	err       error // the first failure; later steps are skipped
-	saying    bool  // background jobs show their stderr lines too
+	bins   map[string]string // lesson: the folder of its program
+	addr   string
+	err    error // the first failure; later steps are skipped
+	saying bool  // background jobs show their stderr lines too
 }
 
 // command is a lesson's program, talking to the demo's Redis.
 func (d *demo) command(lesson string, args ...string) *exec.Cmd {
-	cmd := exec.Command(filepath.Join(d.bin, lesson), args...)
+	cmd := exec.Command(filepath.Join(d.bins[lesson], lesson), args...)
 	cmd.Env = append(os.Environ(), "REDIS_ADDR="+d.addr)
 	return cmd
 }
@@ -443,7 +408,7 @@ func (d *demo) reconnect() {
 		d.err = err
 		return
 	}
-	own := &demo{bin: d.bin, addr: srv.Addr()}
+	own := &demo{bins: d.bins, addr: srv.Addr()}
 	own.saying = true
 	sub := own.background("A subscriber that outlives its server, on an embedded "+
 		"Redis of its own,\n# which the demo stops and starts again. Its stderr "+
