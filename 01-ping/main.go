@@ -6,24 +6,40 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"net"
+	"time"
 )
 
 func main() {
-	// Dial REDIS_ADDR (conn.go): a client is a TCP connection.
-	conn := connect()
+	// Where Redis listens: REDIS_ADDR, or 127.0.0.1:6379, and
+	// how long to wait: REDIS_TIMEOUT, or 5s (conn.go).
+	configure()
+
+	// A client is a TCP connection, nothing more. A dial that
+	// gets no answer gives up after the timeout, and so does
+	// any read or write after it: a silent server cannot make
+	// us wait for ever.
+	conn, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		dialFailed(err)
+	}
+	conn.SetDeadline(time.Now().Add(timeout))
 
 	// The blog's first message. It is not RESP: a line that
 	// does not start with `*` is an *inline command*, which
 	// Redis splits on blanks, as telnet users type it.
 	msg := "ping\n"
 	fmt.Printf("Send: %q\n", msg)
-	send(conn, msg)
+	if _, err := conn.Write([]byte(msg)); err != nil {
+		fail("cannot send to %s: %v", addr, err)
+	}
 
 	// The reply is a *simple string*: `+`, the text, `\r\n`.
 	// The blog calls read(100), which returns whatever has
 	// arrived: here all of it, but in general part of a reply
 	// or more than one. Up to the `\n` is exactly one simple
-	// string. %q shows the `\r` that print would hide.
+	// string: readLine (conn.go) reads that far and checks the
+	// line's shape. %q shows the `\r` that print would hide.
 	r := bufio.NewReader(conn)
 	reply, err := readLine(r)
 	if err != nil {
@@ -33,5 +49,5 @@ func main() {
 
 	fmt.Println("Close the connection")
 	conn.Close()
-	check(reply, "+")
+	expect(reply, "+")
 }

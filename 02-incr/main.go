@@ -36,5 +36,5 @@ func main() {
 
 	fmt.Println("Close the connection")
 	conn.Close()
-	check(reply, ":")
+	expect(reply, ":")
 }

@@ -23,13 +23,19 @@ func TestHostileReplies(t *testing.T) {
 			`"$9223372036854775807\r\n": length not in -1..64Mi`, 1 << 20},
 		{"$1000000000000\r\n", "a",
 			`"$1000000000000\r\n": length not in -1..64Mi`, 1 << 20},
-		{"", "*1\r\n", "arrays nested over 8 deep", 1 << 20},
+		// Arrays inside arrays for ever: one budget for the whole
+		// reply, however deep it nests.
+		{"", "*1\r\n", "a reply of over 64 MiB", 1 << 30},
+		// Arrays of two whose first element is 32 MiB: each level
+		// alone would fit, the whole reply does not.
+		{"", "*2\r\n$33554432\r\n" + strings.Repeat("a", 32<<20) + "\r\n",
+			"a reply of over 64 MiB", 300 << 20},
 		{"*2147483647\r\n", ":1\r\n",
 			`"*2147483647\r\n": length not in -1..64Mi`, 1 << 20},
 		{"", "a", "a line of over 4096 bytes", 1 << 20},
 		// The most a reply may hold: 64 MiB, in an array or a bulk
-		// string. Copies and growth make that some 600 MiB in all,
-		// but never more, however long the server goes on.
+		// string. Copies and growth make that some hundreds of MiB
+		// in all, but never more, however long the server goes on.
 		{"*67108864\r\n", bulk, "a reply of over 64 MiB", 1 << 30},
 		{"*1\r\n$67108000\r\n", "a",
 			`"$67108000\r\n": no \r\n after the data`, 1 << 30},
@@ -37,7 +43,7 @@ func TestHostileReplies(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		r := bufio.NewReader(&resp.Endless{Head: tt.head, Body: tt.body})
-		_, err := readReply(r, 0)
+		_, err := readReply(r)
 		runtime.ReadMemStats(&after)
 		if err == nil || err.Error() != tt.err {
 			t.Errorf("%q then %.8q forever: error %v, want %s",

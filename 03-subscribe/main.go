@@ -5,13 +5,10 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -26,11 +23,9 @@ func main() {
 	fmt.Printf("Send: %q\n", msg)
 	send(conn, msg)
 
-	// Ctrl-C or SIGTERM closes the connection: the read ends.
-	ctx, stop := signal.NotifyContext(context.Background(),
-		os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	context.AfterFunc(ctx, func() { conn.Close() })
+	// We wait for messages until Ctrl-C, which closes the
+	// connection (conn.go): the read that waits then ends.
+	closeOnInterrupt(conn)
 
 	// Redis confirms (subscribe, the channel, how many we listen
 	// to); then no deadline: each message may take any time.
@@ -38,8 +33,8 @@ func main() {
 		len(channel), channel)
 	r := bufio.NewReader(conn)
 	for {
-		reply, err := readReply(r, 0)
-		if ctx.Err() != nil {
+		reply, err := readReply(r)
+		if interrupted() {
 			fmt.Println("Close the connection")
 			return
 		}
@@ -47,44 +42,58 @@ func main() {
 			readFailed(err, reply)
 		}
 		fmt.Printf("Received: %q\n", reply)
-		check(reply, want)
+		expect(reply, want)
 		conn.SetDeadline(time.Time{})
 		want = "*"
 	}
 }
 
-// readReply reads one whole reply, within bounds (docs/resp.md).
-func readReply(r *bufio.Reader, depth int) (string, error) {
-	if depth > 8 {
-		return "", fmt.Errorf("arrays nested over 8 deep")
-	}
-	line, err := readLine(r)
-	if err != nil || line[0] != '$' && line[0] != '*' {
-		return line, err // simple string, error, integer: one line
-	}
-	n, err := strconv.Atoi(line[1 : len(line)-2])
-	if err != nil || n < -1 || n > 64<<20 {
-		return line, fmt.Errorf("%q: length not in -1..64Mi", line)
-	}
-	if line[0] == '$' && n >= 0 {
-		// Bulk string: n bytes of any value, then `\r\n`.
-		data := make([]byte, n+2)
-		k, err := io.ReadFull(r, data)
-		if err == nil && string(data[n:]) != "\r\n" {
-			err = fmt.Errorf("%q: no \\r\\n after the data", line)
-		}
-		return line + string(data[:k]), err
-	}
-	// Array: n replies, read the same way. `$-1`, `*-1`: nil.
-	b := []byte(line)
-	for range n {
-		elem, err := readReply(r, depth+1)
-		if b = append(b, elem...); len(b) > 64<<20 {
-			err = fmt.Errorf("a reply of over 64 MiB")
-		}
-		if err != nil {
+// maxReply bounds one whole reply, however it nests: a server
+// cannot make us hold more than this.
+const maxReply = 64 << 20
+
+// readReply reads one whole reply and returns its bytes. A reply
+// is one line, but a bulk string says `$n` and n bytes follow,
+// and an array says `*n` and n more replies follow: so we count
+// the replies left to read, and the bytes read so far.
+func readReply(r *bufio.Reader) (string, error) {
+	var b []byte
+	for left := 1; left > 0; left-- {
+		line, err := readLine(r)
+		if b = append(b, line...); err != nil {
 			return string(b), err
 		}
+		if line[0] != '$' && line[0] != '*' {
+			continue // simple string, error, integer: one line
+		}
+		// The server is not trusted: a length is checked before
+		// we allocate or loop, against what the reply may still
+		// hold.
+		n, err := strconv.Atoi(line[1 : len(line)-2])
+		switch {
+		case err != nil || n < -1 || n > maxReply:
+			return string(b), fmt.Errorf("%q: length not in "+
+				"-1..64Mi", line)
+		case n > maxReply-len(b):
+			return string(b), fmt.Errorf("a reply of over 64 MiB")
+		}
+		switch {
+		case line[0] == '*' && n > 0:
+			left += n // its elements are replies to read too
+		case line[0] == '$' && n >= 0:
+			// n bytes of any value, then `\r\n`.
+			data := make([]byte, n+2)
+			k, err := io.ReadFull(r, data)
+			b = append(b, data[:k]...)
+			if err == nil && string(data[n:]) != "\r\n" {
+				err = fmt.Errorf("%q: no \\r\\n after the data",
+					line)
+			}
+			if err != nil {
+				return string(b), err
+			}
+		}
+		// `$-1` and `*-1` are nil, `*0` is empty: nothing more.
 	}
 	return string(b), nil
 }

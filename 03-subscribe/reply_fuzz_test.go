@@ -36,7 +36,7 @@ func FuzzReadReply(f *testing.F) {
 		lesson := bufio.NewReader(bytes.NewReader(data))
 		shared := bufio.NewReader(bytes.NewReader(data))
 		for i := 0; ; i++ {
-			got, lerr := readReply(lesson, 0)
+			got, lerr := readReply(lesson)
 			want, rerr := resp.ReadReply(shared)
 			if (lerr == nil) != (rerr == nil) {
 				t.Fatalf("reply %d of %q: readReply says %q, %v;"+

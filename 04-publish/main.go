@@ -47,12 +47,12 @@ func main() {
 
 	fmt.Println("Close the connection")
 	conn.Close()
-	check(reply, ":")
+	expect(reply, ":")
 }
 
 // encode writes a command as a RESP array of bulk strings:
-// `*3\r\n` (three elements), then each as `$<length>\r\n`, its
-// bytes, `\r\n`.
+// `*<count>\r\n`, then `$<length>\r\n<bytes>\r\n` for each
+// argument. The length counts bytes, not characters.
 func encode(args ...string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%d\r\n", len(args))

@@ -8,7 +8,6 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strings"
@@ -97,34 +96,5 @@ func receive(conn net.Conn, r *bufio.Reader, show bool) {
 	if show {
 		fmt.Printf("Received: %q\n", reply)
 	}
-	check(reply, ":")
-}
-
-// encode writes a command as a RESP array of bulk strings, as
-// lesson 04 does: `*2\r\n`, then `$<length>\r\n<bytes>\r\n`
-// for each argument.
-func encode(args ...string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	return b.String()
-}
-
-// parseFlags parses the flags and at most `most` arguments, or
-// exits with one line: what is wrong, and how to run the lesson.
-func parseFlags(usage string, most int) {
-	flag.CommandLine.Init(lesson, flag.ContinueOnError)
-	flag.CommandLine.SetOutput(io.Discard) // no 3-line usage
-	err := flag.CommandLine.Parse(os.Args[1:])
-	switch {
-	case err == flag.ErrHelp:
-		fail("usage: %s", usage)
-	case err != nil:
-		fail("%v; usage: %s", err, usage)
-	case flag.NArg() > most:
-		fail("unexpected argument %q; usage: %s",
-			flag.Arg(most), usage)
-	}
+	expect(reply, ":")
 }

@@ -42,7 +42,7 @@ func main() {
 		readFailed(err, reply)
 	}
 	fmt.Printf("Received: %q\n", reply)
-	check(reply, "+PONG\r\n")
+	expect(reply, "+PONG\r\n")
 
 	// Ctrl-C or SIGTERM ends the server, below.
 	ctx, stop := signal.NotifyContext(context.Background(),
@@ -177,15 +177,4 @@ func answer(w http.ResponseWriter, code int, name string, v any) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(line)))
 	w.WriteHeader(code)
 	io.WriteString(w, line)
-}
-
-// encode writes a command as a RESP array of bulk strings, as
-// lesson 04 does.
-func encode(args ...string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	return b.String()
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -54,7 +53,7 @@ func push(jobs []string) {
 
 	fmt.Println("Close the connection")
 	conn.Close()
-	check(reply, ":")
+	expect(reply, ":")
 }
 
 // work takes jobs from the tail of the list, oldest first, one
@@ -95,7 +94,7 @@ func work(secs string) {
 		_, err := io.WriteString(conn, msg)
 		reply := ""
 		if err == nil {
-			reply, err = readReply(r, 0)
+			reply, err = readReply(r)
 		}
 		if err == nil {
 			fmt.Printf("Received: %q\n", reply)
@@ -111,56 +110,8 @@ func work(secs string) {
 		if reply == "*-1\r\n" {
 			break
 		}
-		check(reply, "*2\r\n")
+		expect(reply, "*2\r\n")
 	}
 	fmt.Println("Close the connection")
 	conn.Close()
-}
-
-// encode writes a command as a RESP array of bulk strings, as
-// lesson 04 does.
-func encode(args ...string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	return b.String()
-}
-
-// readReply reads one whole reply, as lesson 03 does: the type
-// and the length, then that much, within bounds.
-func readReply(r *bufio.Reader, depth int) (string, error) {
-	if depth > 8 {
-		return "", fmt.Errorf("arrays nested over 8 deep")
-	}
-	line, err := readLine(r)
-	if err != nil || line[0] != '$' && line[0] != '*' {
-		return line, err // simple string, error, integer: one line
-	}
-	n, err := strconv.Atoi(line[1 : len(line)-2])
-	if err != nil || n < -1 || n > 64<<20 {
-		return line, fmt.Errorf("%q: length not in -1..64Mi", line)
-	}
-	if line[0] == '$' && n >= 0 {
-		// Bulk string: n bytes of any value, then `\r\n`.
-		data := make([]byte, n+2)
-		k, err := io.ReadFull(r, data)
-		if err == nil && string(data[n:]) != "\r\n" {
-			err = fmt.Errorf("%q: no \\r\\n after the data", line)
-		}
-		return line + string(data[:k]), err
-	}
-	// Array: n replies, read the same way. `$-1`, `*-1`: nil.
-	b := []byte(line)
-	for range n {
-		elem, err := readReply(r, depth+1)
-		if b = append(b, elem...); len(b) > 64<<20 {
-			err = fmt.Errorf("a reply of over 64 MiB")
-		}
-		if err != nil {
-			return string(b), err
-		}
-	}
-	return string(b), nil
 }

@@ -3,17 +3,23 @@
 // how to connect, and how to fail with one clear line. main.go
 // holds the conversation; read that first.
 
+//lint:file-ignore U1000 conn.go is shared: not every lesson uses all of it.
+
 package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -33,9 +39,21 @@ var (
 )
 
 // connect reads REDIS_ADDR and REDIS_TIMEOUT, dials Redis, and
-// sets a deadline on the connection. On failure it says why,
-// and what to do, and exits.
+// sets a deadline on the connection, as lesson 01 does by hand.
+// On failure it says why, and what to do, and exits.
 func connect() net.Conn {
+	configure()
+	conn, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		dialFailed(err)
+	}
+	conn.SetDeadline(time.Now().Add(timeout))
+	return conn
+}
+
+// configure reads REDIS_ADDR into addr and REDIS_TIMEOUT into
+// timeout, or exits saying which one is wrong.
+func configure() {
 	if s := os.Getenv("REDIS_ADDR"); s != "" {
 		addr = s
 	}
@@ -49,18 +67,18 @@ func connect() net.Conn {
 		}
 		timeout = d
 	}
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+}
+
+// dialFailed says why the dial to addr failed, and what to do,
+// then exits.
+func dialFailed(err error) {
 	// ECONNREFUSED, or WSAECONNREFUSED (10061) on Windows.
 	if errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.Errno(10061)) {
 		fail("no Redis at %s (connection refused); %s",
 			addr, startOne())
 	}
-	if err != nil {
-		fail("cannot connect to %s: %v", addr, err)
-	}
-	conn.SetDeadline(time.Now().Add(timeout))
-	return conn
+	fail("cannot connect to %s: %v", addr, err)
 }
 
 // startOne says how to get a Redis at addr: `make redis` serves
@@ -81,8 +99,6 @@ func startOne() string {
 // exits: a blank would split it in two, a quote would be parsed,
 // and a line break would end the command early. Lesson 04 shows
 // the RESP array that carries any bytes.
-//
-//lint:ignore U1000 conn.go is shared, and not every lesson speaks inline.
 func inlineArg(what, s string) string {
 	if s == "" || strings.ContainsAny(s, " \t\r\n\v\f\"'") {
 		fail("an inline command cannot carry the %s %q: it must "+
@@ -140,16 +156,51 @@ func readFailed(err error, got string) {
 	fail("bad reply from %s: %v", addr, err)
 }
 
-// check judges a reply once it is printed: an error reply means
+// expect judges a reply once it is printed: an error reply means
 // the command did not run, and a reply that does not start with
 // want is not the answer to what we sent. The exit status says so.
-func check(reply, want string) {
+func expect(reply, want string) {
 	switch {
 	case strings.HasPrefix(reply, "-"):
 		fail("Redis refused the command: %s",
 			strings.TrimSuffix(reply[1:], "\r\n"))
 	case !strings.HasPrefix(reply, want):
 		fail("expected a reply that starts with %q", want)
+	}
+}
+
+// interrupt is done once Ctrl-C or SIGTERM arrives. Lessons that
+// wait for ever (a subscriber, a blocking pop, a server) end the
+// wait with it, and print their last line instead of dying.
+var interrupt = sync.OnceValue(func() context.Context {
+	ctx, _ := signal.NotifyContext(context.Background(),
+		os.Interrupt, syscall.SIGTERM)
+	return ctx
+})
+
+// closeOnInterrupt closes conn on Ctrl-C or SIGTERM: a read that
+// waits on it then ends, and interrupted() says why.
+func closeOnInterrupt(conn net.Conn) {
+	context.AfterFunc(interrupt(), func() { conn.Close() })
+}
+
+// interrupted reports whether Ctrl-C or SIGTERM has arrived.
+func interrupted() bool { return interrupt().Err() != nil }
+
+// parseFlags parses the flags and at most `most` arguments, or
+// exits with one line: what is wrong, and how to run the lesson.
+func parseFlags(usage string, most int) {
+	flag.CommandLine.Init(lesson, flag.ContinueOnError)
+	flag.CommandLine.SetOutput(io.Discard) // no 3-line usage
+	err := flag.CommandLine.Parse(os.Args[1:])
+	switch {
+	case err == flag.ErrHelp:
+		fail("usage: %s", usage)
+	case err != nil:
+		fail("%v; usage: %s", err, usage)
+	case flag.NArg() > most:
+		fail("unexpected argument %q; usage: %s",
+			flag.Arg(most), usage)
 	}
 }
 

@@ -14,8 +14,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -46,12 +44,12 @@ func main() {
 	fmt.Printf("Send: %q\n", msg)
 	send(conn, msg)
 	r := bufio.NewReader(conn)
-	reply, err := readReply(r, 0)
+	reply, err := readReply(r)
 	if err != nil {
 		readFailed(err, reply)
 	}
 	fmt.Printf("Received: %q\n", reply)
-	check(reply, confirm)
+	expect(reply, confirm)
 
 	// Then listen until the connection fails, dial and subscribe
 	// again, and listen again: only Ctrl-C ends the loop.
@@ -97,7 +95,7 @@ func listen(ctx context.Context, conn net.Conn, r *bufio.Reader,
 			wait = timeout
 		}
 		conn.SetDeadline(time.Now().Add(wait))
-		reply, err := readReply(r, 0)
+		reply, err := readReply(r)
 		silent := errors.Is(err, os.ErrDeadlineExceeded)
 		idle := silent && reply == ""
 		switch {
@@ -166,7 +164,7 @@ func resubscribe(ctx context.Context, conn net.Conn,
 		return nil, err
 	}
 	r := bufio.NewReader(conn)
-	reply, err := readReply(r, 0)
+	reply, err := readReply(r)
 	if errors.Is(err, os.ErrDeadlineExceeded) && reply == "" {
 		// It accepts, but says nothing: a frozen server.
 		return nil, fmt.Errorf("no answer to SUBSCRIBE within %v",
@@ -176,7 +174,7 @@ func resubscribe(ctx context.Context, conn net.Conn,
 		return nil, err
 	}
 	fmt.Printf("Received: %q\n", reply)
-	check(reply, confirm)
+	expect(reply, confirm)
 	return r, nil
 }
 
@@ -191,69 +189,4 @@ func short(err error) string {
 		return sys.Err.Error()
 	}
 	return err.Error()
-}
-
-// encode writes a command as a RESP array of bulk strings, as
-// lesson 04 does.
-func encode(args ...string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	return b.String()
-}
-
-// readReply reads one whole reply, as lesson 03 does: the type
-// and the length, then that much, within bounds.
-func readReply(r *bufio.Reader, depth int) (string, error) {
-	if depth > 8 {
-		return "", fmt.Errorf("arrays nested over 8 deep")
-	}
-	line, err := readLine(r)
-	if err != nil || line[0] != '$' && line[0] != '*' {
-		return line, err // simple string, error, integer: one line
-	}
-	n, err := strconv.Atoi(line[1 : len(line)-2])
-	if err != nil || n < -1 || n > 64<<20 {
-		return line, fmt.Errorf("%q: length not in -1..64Mi", line)
-	}
-	if line[0] == '$' && n >= 0 {
-		// Bulk string: n bytes of any value, then `\r\n`.
-		data := make([]byte, n+2)
-		k, err := io.ReadFull(r, data)
-		if err == nil && string(data[n:]) != "\r\n" {
-			err = fmt.Errorf("%q: no \\r\\n after the data", line)
-		}
-		return line + string(data[:k]), err
-	}
-	// Array: n replies, read the same way. `$-1`, `*-1`: nil.
-	b := []byte(line)
-	for range n {
-		elem, err := readReply(r, depth+1)
-		if b = append(b, elem...); len(b) > 64<<20 {
-			err = fmt.Errorf("a reply of over 64 MiB")
-		}
-		if err != nil {
-			return string(b), err
-		}
-	}
-	return string(b), nil
-}
-
-// parseFlags parses the flags and at most `most` arguments, or
-// exits with one line: what is wrong, and how to run the lesson.
-func parseFlags(usage string, most int) {
-	flag.CommandLine.Init(lesson, flag.ContinueOnError)
-	flag.CommandLine.SetOutput(io.Discard) // no 3-line usage
-	err := flag.CommandLine.Parse(os.Args[1:])
-	switch {
-	case err == flag.ErrHelp:
-		fail("usage: %s", usage)
-	case err != nil:
-		fail("%v; usage: %s", err, usage)
-	case flag.NArg() > most:
-		fail("unexpected argument %q; usage: %s",
-			flag.Arg(most), usage)
-	}
 }

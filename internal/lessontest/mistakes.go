@@ -47,10 +47,10 @@ var Mistakes = map[string]string{
 	"close": `print "Close the connection" when the program ` +
 		`closes the connection on purpose, just before it does.`,
 	"check": `the lesson printed a reply that it should refuse, and ` +
-		`went on: after printing a reply, judge it with check(reply, ` +
+		`went on: after printing a reply, judge it with expect(reply, ` +
 		`TYPE) (conn.go), which fails with one line on an error reply ` +
 		`(-) or a reply of another type than the command's.`,
-	"check-prefix": `check(reply, TYPE) takes the byte that this ` +
+	"check-prefix": `expect(reply, TYPE) takes the byte that this ` +
 		`command's reply starts with: "+" for a simple string (PING), ` +
 		`":" for an integer (INCR, PUBLISH), "*" for an array ` +
 		`(SUBSCRIBE) (docs/resp.md).`,

@@ -82,7 +82,7 @@ func wholeBuffer() {
 }
 
 // pingUnchecked prints the reply and never judges it, or, with a
-// type, judges it by the wrong one: 01-ping without check(reply, "+").
+// type, judges it by the wrong one: 01-ping without expect(reply, "+").
 func pingUnchecked(typ string) func() {
 	return func() {
 		c := dialEnv()

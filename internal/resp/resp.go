@@ -1,11 +1,11 @@
 // Package resp reads Redis replies whole and writes commands, for the
-// code around the lessons (each lesson carries its own, on purpose).
+// code around the lessons (the lessons carry their own, in resp.go).
 //
 // The reader trusts the server no more than lesson 03's readReply
 // does, and accepts exactly what it accepts: a line ends in \r\n and
 // fits in the bufio.Reader's buffer, a length is -1 to MaxLen, a bulk
-// string is followed by \r\n, arrays nest at most MaxDepth deep, and
-// a whole array holds at most MaxLen bytes. A fuzz test in
+// string is followed by \r\n, and a whole reply holds at most MaxLen
+// bytes, however deep its arrays nest. A fuzz test in
 // 03-subscribe keeps the two in agreement.
 package resp
 
@@ -18,13 +18,9 @@ import (
 	"strconv"
 )
 
-const (
-	// MaxLen bounds a length that a reply may claim, and the size
-	// of an array reply.
-	MaxLen = 64 << 20
-	// MaxDepth is how deep arrays may nest.
-	MaxDepth = 8
-)
+// MaxLen bounds a length that a reply may claim, and the size of a
+// whole reply, however it nests.
+const MaxLen = 64 << 20
 
 // ProtocolError says how a reply breaks RESP, or the bounds above.
 // The stream cannot be read further.
@@ -54,71 +50,69 @@ func ReadReply3(r *bufio.Reader) ([]byte, error) {
 
 func read(r *bufio.Reader, resp3 bool) ([]byte, error) {
 	var raw bytes.Buffer
-	err := readInto(r, &raw, 0, resp3)
+	err := readInto(r, &raw, resp3)
 	if err == io.EOF && raw.Len() > 0 {
 		err = io.ErrUnexpectedEOF
 	}
 	return raw.Bytes(), err
 }
 
-func readInto(r *bufio.Reader, raw *bytes.Buffer, depth int, resp3 bool) error {
-	if depth > MaxDepth {
-		return protocolf("arrays nested over %d deep", MaxDepth)
-	}
-	line, err := readLine(r, resp3)
-	raw.Write(line)
-	if err != nil {
-		return err
-	}
-	head, body := line[0], string(line[1:len(line)-2])
-	switch head {
-	case '+', '-', ':', ',', '(':
-		return nil
-	case '_':
-		if body != "" {
-			return protocolf("%q: a null has no text", line)
-		}
-		return nil
-	case '#':
-		if body != "t" && body != "f" {
-			return protocolf("%q: a boolean is t or f", line)
-		}
-		return nil
-	}
-	n, err := strconv.Atoi(body)
-	if err != nil || n < -1 || n > MaxLen {
-		return protocolf("%q: length not in -1..%dMi", line, MaxLen>>20)
-	}
-	switch head {
-	case '$', '!', '=':
-		if n < 0 {
-			return nil // $-1: the null bulk string
-		}
-		start := raw.Len()
-		if _, err := io.CopyN(raw, r, int64(n)+2); err != nil {
-			return err
-		}
-		if !bytes.HasSuffix(raw.Bytes()[start:], []byte("\r\n")) {
-			return protocolf("%q: no \\r\\n after the data", line)
-		}
-		return nil
-	}
-	// An array, or one of RESP3's: n replies, read the same way.
-	start := raw.Len() - len(line)
-	switch head {
-	case '%', '|':
-		n *= 2 // maps and attributes hold key, value pairs
-	}
-	if head == '|' && n >= 0 {
-		n++ // and then the reply they annotate
-	}
-	for range n {
-		err := readInto(r, raw, depth+1, resp3)
-		if raw.Len()-start > MaxLen {
-			err = protocolf("a reply of over %d MiB", MaxLen>>20)
-		}
+// readInto reads one reply into raw as lesson 03's readReply does:
+// without recursion, counting the replies left to read, so that no
+// nesting can exhaust the stack, and with one budget of MaxLen bytes
+// for the whole reply.
+func readInto(r *bufio.Reader, raw *bytes.Buffer, resp3 bool) error {
+	for left := 1; left > 0; left-- {
+		line, err := readLine(r, resp3)
+		raw.Write(line)
 		if err != nil {
 			return err
+		}
+		head, body := line[0], string(line[1:len(line)-2])
+		switch head {
+		case '+', '-', ':', ',', '(':
+			continue
+		case '_':
+			if body != "" {
+				return protocolf("%q: a null has no text", line)
+			}
+			continue
+		case '#':
+			if body != "t" && body != "f" {
+				return protocolf("%q: a boolean is t or f", line)
+			}
+			continue
+		}
+		n, err := strconv.Atoi(body)
+		switch {
+		case err != nil || n < -1 || n > MaxLen:
+			return protocolf("%q: length not in -1..%dMi", line, MaxLen>>20)
+		case n > MaxLen-raw.Len():
+			return protocolf("a reply of over %d MiB", MaxLen>>20)
+		}
+		switch head {
+		case '$', '!', '=':
+			if n < 0 {
+				continue // $-1: the null bulk string
+			}
+			start := raw.Len()
+			if _, err := io.CopyN(raw, r, int64(n)+2); err != nil {
+				return err
+			}
+			if !bytes.HasSuffix(raw.Bytes()[start:], []byte("\r\n")) {
+				return protocolf("%q: no \\r\\n after the data", line)
+			}
+			continue
+		}
+		// An array, or one of RESP3's: n more replies to read.
+		switch {
+		case n <= 0: // *-1, *0: nothing follows
+		case head == '%':
+			left += 2 * n // a map holds key, value pairs
+		case head == '|':
+			left += 2*n + 1 // pairs, then the reply they annotate
+		default:
+			left += n
 		}
 	}
 	return nil

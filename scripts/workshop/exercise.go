@@ -233,6 +233,7 @@ func steps(fset *token.FileSet, f *ast.File, src []byte, body *ast.BlockStmt,
 						// What the lesson does to its connection:
 						// conn.Close(), conn.SetDeadline(time.Time{}).
 						calls = appendNew(calls, short(n, source(fn)))
+						sends = sends || fn.Sel.Name == "Write"
 						return false
 					}
 				case *ast.SelectorExpr:
@@ -287,7 +288,8 @@ func printOf(args []ast.Expr, fn string, stack []ast.Node, source func(ast.Node)
 		}
 	}
 	for _, n := range stack {
-		if is, ok := n.(*ast.IfStmt); ok && strings.Contains(source(is.Cond), "ctx.") {
+		if is, ok := n.(*ast.IfStmt); ok && (strings.Contains(source(is.Cond), "ctx.") ||
+			strings.Contains(source(is.Cond), "interrupted()")) {
 			p.ctrlC = true
 		}
 	}
