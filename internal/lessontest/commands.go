@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"redis-by-hand/internal/realredis"
 	"redis-by-hand/internal/redisaddr"
 	"redis-by-hand/internal/resp"
 )
@@ -26,25 +28,27 @@ const (
 )
 
 var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	"redis":      cmdRedis,
-	"waitsub":    cmdWaitsub,
-	"stopredis":  cmdStopredis,
-	"blackhole":  cmdBlackhole,
-	"fake":       cmdFake,
-	"freeport":   cmdFreeport,
-	"waitbound":  cmdWaitbound,
-	"gen":        cmdGen,
-	"writebytes": cmdWritebytes,
-	"waitlines":  cmdWaitlines,
-	"wantmsg":    cmdWantmsg,
-	"sigterm":    cmdSigterm,
-	"subscribe":  cmdSubscribe,
-	"golden":     cmdGolden,
-	"http":       cmdHTTP,
-	"canrestart": cmdCanrestart,
-	"startredis": cmdStartredis,
-	"openredis":  cmdOpenredis,
-	"perconn":    cmdPerconn,
+	"redis":       cmdRedis,
+	"waitsub":     cmdWaitsub,
+	"stopredis":   cmdStopredis,
+	"blackhole":   cmdBlackhole,
+	"fake":        cmdFake,
+	"waitaddr":    cmdWaitaddr,
+	"waitblocked": cmdWaitblocked,
+	"redisserver": cmdRedisserver,
+	"gen":         cmdGen,
+	"writebytes":  cmdWritebytes,
+	"waitlines":   cmdWaitlines,
+	"waitcount":   cmdWaitcount,
+	"wantmsg":     cmdWantmsg,
+	"sigterm":     cmdSigterm,
+	"subscribe":   cmdSubscribe,
+	"golden":      cmdGolden,
+	"http":        cmdHTTP,
+	"canrestart":  cmdCanrestart,
+	"startredis":  cmdStartredis,
+	"openredis":   cmdOpenredis,
+	"perconn":     cmdPerconn,
 }
 
 // dial connects to the script's REDIS_ADDR, waiting for a server that
@@ -232,22 +236,6 @@ func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("REDIS_ADDR", ln.Addr().String())
 }
 
-// freeport [VAR] points REDIS_ADDR (or VAR) at a free loopback port,
-// for a server the script starts itself.
-func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) > 1 {
-		ts.Fatalf("usage: freeport [VAR]")
-	}
-	name := "REDIS_ADDR"
-	if len(args) == 1 {
-		name = args[0]
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	ts.Check(err)
-	ts.Setenv(name, ln.Addr().String())
-	ln.Close()
-}
-
 // notListening says whether a dial failed because the server is not
 // listening yet: refused, or reset while its listener comes up (a
 // loaded machine shows both).
@@ -256,31 +244,62 @@ func notListening(err error) bool {
 		errors.Is(err, syscall.Errno(10054)) // WSAECONNRESET
 }
 
-// waitbound VAR waits until a program started in the background
-// listens on the address in VAR. It never connects (a connection
-// would show in what a tap prints): it only tries to bind there.
-func cmdWaitbound(ts *testscript.TestScript, neg bool, args []string) {
+// waitaddr FILE VAR waits until a program started in the background
+// has written the address it listens on (127.0.0.1:PORT) to FILE, and
+// sets VAR to it. Programs under test listen on port 0 and say where:
+// a port picked before they start could be taken by then.
+func cmdWaitaddr(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitaddr FILE VAR")
+	}
+	var data []byte
+	var addr []byte
+	waitUntil(ts, func() bool {
+		data, _ = os.ReadFile(ts.MkAbs(args[0]))
+		addr = listening.Find(data)
+		return addr != nil
+	}, func() string {
+		return fmt.Sprintf("waitaddr: %s names no 127.0.0.1:PORT %%s:\n%s",
+			args[0], strings.ReplaceAll(string(data), "%", "%%"))
+	})
+	ts.Setenv(args[1], string(addr))
+}
+
+var listening = regexp.MustCompile(`127\.0\.0\.1:[1-9][0-9]*`)
+
+// waitblocked N waits until N clients wait in a blocking command
+// (BRPOP...), as INFO clients counts them: a script pushes its jobs
+// only once its workers are waiting for them.
+func cmdWaitblocked(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitbound VAR")
+		ts.Fatalf("usage: waitblocked N")
 	}
-	addr := ts.Getenv(args[0])
-	deadline := time.Now().Add(wait)
-	for {
-		ln, err := net.Listen("tcp", addr)
-		if err == nil {
-			ln.Close()
-		}
-		if redisaddr.InUse(err) {
-			// Bound, but maybe not listening yet: net.Listen binds,
-			// then listens. The second step follows at once.
-			time.Sleep(50 * time.Millisecond)
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("waitbound: nothing listens on %s after %v", addr, wait)
-		}
-		time.Sleep(5 * time.Millisecond)
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	want := fmt.Sprintf("\r\nblocked_clients:%d\r\n", n)
+	var info []byte
+	waitUntil(ts, func() bool {
+		info = do(ts, [][][]byte{{[]byte("INFO"), []byte("clients")}})[0]
+		return bytes.Contains(info, []byte(want))
+	}, func() string {
+		return fmt.Sprintf("waitblocked: not %d blocked clients %%s (INFO clients: %q)", n, info)
+	})
+}
+
+// redisserver ARG... starts a fresh real redis-server with these more
+// options (--requirepass x) on a free port, and points REDIS_ADDR at
+// it; the script stops it when it ends. [redis-server] scripts only.
+func cmdRedisserver(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("usage: redisserver ARG...")
 	}
+	if scriptOf(ts).backend != realredis.Binary {
+		ts.Fatalf("redisserver: only in [redis-server] scripts")
+	}
+	srv, err := realredis.Start(args...)
+	ts.Check(err)
+	ts.Defer(srv.Stop)
+	ts.Setenv("REDIS_ADDR", srv.Addr)
 }
 
 // gen FILE SIZE writes SIZE bytes that cycle through every byte value,
@@ -325,6 +344,30 @@ func cmdWaitlines(ts *testscript.TestScript, neg bool, args []string) {
 	}, func() string {
 		return fmt.Sprintf("waitlines: %s has %d lines %%s, want %d:\n%s",
 			args[0], bytes.Count(data, []byte("\n")), n, strings.ReplaceAll(string(data), "%", "%%"))
+	})
+}
+
+// waitcount N REGEXP FILE... waits until the files hold N lines, in
+// all, that match REGEXP: two workers have printed six jobs between
+// them, however they shared them.
+func cmdWaitcount(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: waitcount N REGEXP FILE...")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	got := 0
+	waitUntil(ts, func() bool {
+		got = 0
+		for _, f := range args[2:] {
+			data, _ := os.ReadFile(ts.MkAbs(f))
+			got += len(re.FindAll(data, -1))
+		}
+		return got >= n
+	}, func() string {
+		return fmt.Sprintf("waitcount: %d lines match %q %%s, want %d", got, args[1], n)
 	})
 }
 

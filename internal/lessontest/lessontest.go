@@ -29,7 +29,15 @@
 //	                                 accepts and never answers
 //	fake [-drip D] TEXT [MORE N]     point REDIS_ADDR at a server that
 //	                                 answers TEXT, then MORE N times
-//	freeport                         point REDIS_ADDR at a free port
+//	redisserver ARG...               [redis-server] point REDIS_ADDR at a
+//	                                 fresh redis-server with these options
+//	waitaddr FILE VAR                wait until FILE names 127.0.0.1:PORT,
+//	                                 the address a background program
+//	                                 listens on (port 0: no race), and
+//	                                 set VAR to it
+//	waitblocked N                    wait until N clients block (BRPOP)
+//	waitcount N REGEXP FILE...       wait until the files hold N lines
+//	                                 matching REGEXP
 //	gen FILE SIZE                    write SIZE bytes holding every value
 //	writebytes FILE TEXT             write TEXT with Go escapes (\r\n...)
 //	waitlines FILE N                 wait until FILE has N lines

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -98,18 +99,20 @@ type Server struct {
 }
 
 // Start runs a fresh redis-server on a free loopback port and waits
-// until it accepts connections.
-func Start() (*Server, error) { return StartAlsoOn("") }
+// until it accepts connections. args are more of its options, such as
+// "--requirepass", "x".
+func Start(args ...string) (*Server, error) { return StartAlsoOn("", args...) }
 
 // StartAlsoOn is Start, listening on another local address of the
 // machine too (the protected-mode test needs one that is not loopback).
 // Addr stays the loopback one.
-func StartAlsoOn(host string) (*Server, error) {
+func StartAlsoOn(host string, args ...string) (*Server, error) {
 	var last error
 	// A free port can be taken by someone else before redis-server
-	// binds it: try a few.
+	// binds it: try a few, and make sure that the server answering
+	// is ours.
 	for range 5 {
-		s, err := start(host)
+		s, err := start(host, args)
 		if err == nil {
 			return s, nil
 		}
@@ -118,7 +121,7 @@ func StartAlsoOn(host string) (*Server, error) {
 	return nil, last
 }
 
-func start(host string) (*Server, error) {
+func start(host string, args []string) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -131,10 +134,10 @@ func start(host string) (*Server, error) {
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		done: make(chan struct{}),
 	}
-	s.cmd = exec.Command(Binary,
-		"--port", strconv.Itoa(port), "--bind", strings.TrimSpace("127.0.0.1 "+host),
+	s.cmd = exec.Command(Binary, append([]string{
+		"--port", strconv.Itoa(port), "--bind", strings.TrimSpace("127.0.0.1 " + host),
 		"--save", "", "--appendonly", "no", "--dir", dir,
-		"--daemonize", "no", "--logfile", "")
+		"--daemonize", "no", "--logfile", ""}, args...)...)
 	s.cmd.Stdout = &s.log
 	s.cmd.Stderr = &s.log
 	if err := s.cmd.Start(); err != nil {
@@ -174,10 +177,21 @@ func start(host string) (*Server, error) {
 // process_id that INFO reports.
 func (s *Server) answers(c net.Conn) bool {
 	c.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	// A server started with --requirepass answers only after AUTH.
+	if i := slices.Index(s.cmd.Args, "--requirepass"); i > 0 && i+1 < len(s.cmd.Args) {
+		auth := resp.AppendCommand(nil, []byte("AUTH"), []byte(s.cmd.Args[i+1]))
+		if _, err := c.Write(auth); err != nil {
+			return false
+		}
+		if ok, err := resp.ReadReply(r); err != nil || string(ok) != "+OK\r\n" {
+			return false
+		}
+	}
 	if _, err := c.Write(resp.AppendCommand(nil, []byte("INFO"), []byte("server"))); err != nil {
 		return false
 	}
-	info, err := resp.ReadReply(bufio.NewReader(c))
+	info, err := resp.ReadReply(r)
 	return err == nil && bytes.Contains(info, []byte(fmt.Sprintf("\r\nprocess_id:%d\r\n", s.cmd.Process.Pid)))
 }
 

@@ -252,6 +252,7 @@ func init() {
 		"RESET":        {1, (*conn).reset, nil},
 		"CONFIG":       {-2, (*conn).config, nil},
 		"COMMAND":      {-1, (*conn).command, nil},
+		"INFO":         {-1, (*conn).info, nil},
 	}
 }
 

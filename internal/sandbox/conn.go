@@ -177,6 +177,8 @@ func (c *conn) dispatch(args []string) (ok bool) {
 		}
 	}()
 	if mayBlock[strings.ToUpper(args[0])] && !c.inMulti {
+		c.s.blocked.Add(1)
+		defer c.s.blocked.Add(-1)
 		c.watch(func() { c.s.srv.Dispatch(c.peer, args) })
 	} else {
 		c.s.srv.Dispatch(c.peer, args)
@@ -247,7 +249,7 @@ func (s *Server) recovered(c *conn, cmd string, r any) {
 	if withTxOnStack() {
 		s.mini.Unlock()
 	}
-	fmt.Fprintf(os.Stderr, "sandbox: miniredis failed on %s (%v); "+
+	fmt.Fprintf(s.logTo(), "sandbox: miniredis failed on %s (%v); "+
 		"the client got an error and was disconnected\n", cmd, r)
 	// The reply may be half written: end it with an error and
 	// close, as the connection can no longer be trusted.

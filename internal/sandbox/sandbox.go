@@ -22,6 +22,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,7 +42,10 @@ type Server struct {
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
 	monitors  map[*conn]struct{}
-	nmonitors atomic.Int32 // len(monitors), read without the lock
+	nmonitors atomic.Int32              // len(monitors), read without the lock
+	blocked   atomic.Int32              // clients in a command that may wait (BRPOP)
+	log       atomic.Pointer[io.Writer] // where it says what went wrong
+	accepted  atomic.Int64              // connections accepted since the start
 	closed    bool
 	wg        sync.WaitGroup
 }
@@ -74,6 +78,18 @@ func Start(addr string) (*Server, error) {
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
+}
+
+// SetLog sends what the sandbox says of its own failures (a command
+// that crashed miniredis) to w instead of stderr: a test that causes
+// one on purpose keeps it out of the test's output, and reads it.
+func (s *Server) SetLog(w io.Writer) { s.log.Store(&w) }
+
+func (s *Server) logTo() io.Writer {
+	if w := s.log.Load(); w != nil {
+		return *w
+	}
+	return os.Stderr
 }
 
 // Addr is the host:port the sandbox listens on.
@@ -111,6 +127,7 @@ func (s *Server) accept() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		s.accepted.Add(1)
 		c := newConn(s, sock)
 		s.mu.Lock()
 		if s.closed {
