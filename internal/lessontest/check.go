@@ -67,7 +67,7 @@ var quick bool
 
 // neverConnected is how long a waiting command gives a lesson to
 // connect, in a Check run.
-const neverConnected = time.Second
+const neverConnected = 3 * time.Second
 
 // Check runs the scripts of the lesson in dir for the workshop's stage
 // runner: the lesson's program is bin/<lesson>, built by the caller.

@@ -24,7 +24,7 @@ import (
 // bounds those that wait on the lesson, in a Check run.
 const (
 	wait      = 10 * time.Second
-	quickWait = 3 * time.Second
+	quickWait = 5 * time.Second
 )
 
 var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -166,7 +166,7 @@ func waitUntil(ts *testscript.TestScript, ok func() bool, what func() string) {
 				ts.Fatalf(what(), fmt.Sprintf("after %v, and the lesson never connected to REDIS_ADDR", since.Round(time.Millisecond)))
 			case n > 0 && open == 0 && closed.IsZero():
 				closed = time.Now()
-			case n > 0 && open == 0 && time.Since(closed) > time.Second:
+			case n > 0 && open == 0 && time.Since(closed) > neverConnected:
 				ts.Fatalf(what(), "after the lesson closed its connection")
 			case gone:
 				ts.Fatalf(what(), "after the lesson exited")

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"redis-by-hand/internal/lessonbin"
@@ -121,15 +122,22 @@ func build(root string) (map[string]string, error) {
 	if err != nil || len(lessons) == 0 {
 		return nil, fmt.Errorf("no lesson folders in %s", root)
 	}
-	// A cold build takes a while: say so, but only then.
-	slow := time.AfterFunc(2*time.Second, func() {
-		fmt.Fprintln(os.Stderr, "building the lessons: the first run takes up to a minute...")
+	// A cold build takes a while: say so, but only then, and then
+	// say how far it is.
+	var slow atomic.Bool
+	timer := time.AfterFunc(2*time.Second, func() {
+		fmt.Fprintf(os.Stderr, "building the %d lessons: a first run takes "+
+			"a few seconds each...\n", len(lessons))
+		slow.Store(true)
 	})
-	defer slow.Stop()
+	defer timer.Stop()
 	bins := map[string]string{}
-	for _, l := range lessons {
+	for i, l := range lessons {
 		name := filepath.Base(l)
 		dir, out, err := lessonbin.Build(root, name)
+		if slow.Load() {
+			fmt.Fprintf(os.Stderr, "  built %d of %d: %s\n", i+1, len(lessons), name)
+		}
 		if len(out) > 0 {
 			return nil, fmt.Errorf("%s does not compile:\n%s", name, bytes.TrimSpace(out))
 		}
