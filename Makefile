@@ -20,8 +20,13 @@ demo: ## replay the whole blog on the embedded Redis (needs only Go)
 	@# go build -v names each package it compiles (none when all is
 	@# cached): one line in 25 shows that a cold build moves on.
 	@rm -f $(BIN)/demo$(EXE)
-	@go build -v -o $(BIN)/demo$(EXE) ./scripts/demo 2>&1 | awk -v total="$$(go list -deps ./scripts/demo | wc -l | tr -d ' ')" \
-		'/^[A-Za-z0-9._\/-]+$$/ { n++; if (n % 25 == 2) printf "  compiling package %d of %d: %s\n", n, total, $$0; next } { print }'
+	@total=$$(go list -deps ./scripts/demo | wc -l | tr -d ' '); n=0; \
+	go build -v -o $(BIN)/demo$(EXE) ./scripts/demo 2>&1 | while IFS= read -r line; do \
+		case "$$line" in \
+		""|*[!A-Za-z0-9._/-]*) echo "$$line" ;; \
+		*) n=$$((n + 1)); if [ $$((n % 25)) -eq 2 ]; then echo "  compiling package $$n of $$total: $$line"; fi ;; \
+		esac; \
+	done
 	@test -f $(BIN)/demo$(EXE) && $(BIN)/demo$(EXE)
 
 redis: ## serve the embedded Redis on REDIS_ADDR (default 127.0.0.1:6379)
