@@ -18,13 +18,13 @@ demo: ## replay the whole blog on the embedded Redis (needs only Go)
 	@echo "make demo: the blog's steps, then the lessons beyond it, on an embedded Redis."
 	@echo "A first run compiles the embedded Redis and the lessons: about a minute on 2 cores. Later runs start at once."
 	@# go build -v names each package it compiles (none when all is
-	@# cached): one line in 25 shows that a cold build moves on.
+	@# cached): one line in 15 shows that a cold build moves on.
 	@rm -f $(BIN)/demo$(EXE)
 	@total=$$(go list -deps ./scripts/demo | wc -l | tr -d ' '); n=0; \
 	go build -v -o $(BIN)/demo$(EXE) ./scripts/demo 2>&1 | while IFS= read -r line; do \
 		case "$$line" in \
 		""|*[!A-Za-z0-9._/-]*) echo "$$line" ;; \
-		*) n=$$((n + 1)); if [ $$((n % 25)) -eq 2 ]; then echo "  compiling package $$n of $$total: $$line"; fi ;; \
+		*) n=$$((n + 1)); if [ $$((n % 15)) -eq 2 ]; then echo "  compiling package $$n of $$total: $$line"; fi ;; \
 		esac; \
 	done
 	@test -f $(BIN)/demo$(EXE) && $(BIN)/demo$(EXE)
