@@ -1,15 +1,19 @@
 # redis-by-hand: `make` alone lists the targets.
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-LESSONS     := $(sort $(wildcard 0*-*))
+LESSONS     := $(sort $(wildcard [0-9][0-9]-*))
 # Programs that run until Ctrl-C are built into .bin and run from
 # there: under `go run`, an interrupted program makes go run (and then
 # make) print an error line although the program itself exited 0.
 BIN         := .bin
 EXE         := $(if $(filter Windows_NT,$(OS)),.exe,)
+# The tests mostly wait (on servers, lessons, timeouts): eight
+# packages, and eight tests in each, at a time, whatever the number
+# of cores. make test and make stress run them alike.
+TESTFLAGS   := -p 8 -parallel 8
 
 .DEFAULT_GOAL := help
-.PHONY: help demo redis tap telnet test lint golden clean workshop check solutions bench
+.PHONY: help demo redis tap telnet test stress lint golden clean workshop check solutions bench
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,10 +48,10 @@ telnet: ## type commands to REDIS_ADDR by hand, as the blog does with telnet
 test: ## run every test; real-redis-server runs are skipped if it is absent
 	@if [ -d .workshop/solutions ]; then echo "note: the lessons are workshop exercises (make workshop), so their tests fail until you write them: make check checks them one by one, make solutions brings back the reference"; fi
 	@command -v redis-server >/dev/null || echo "note: redis-server is not on PATH, so the tests against a real Redis are skipped (go test -v shows each skip); install it to run them: apt-get install redis-server, or brew install redis"
-	@# The tests mostly wait (on servers, lessons, timeouts): eight
-	@# packages, and eight tests in each, at a time, whatever the
-	@# number of cores.
-	go test -count=1 -p 8 -parallel 8 ./...
+	go test -count=1 $(TESTFLAGS) ./...
+
+stress: ## run every test RUNS times (default 5) while two busy loops hold the cores; name each test that failed even once
+	@go run ./scripts/stress -runs $(or $(RUNS),5) -load 2 -- $(TESTFLAGS)
 
 bench: ## requests per second of the embedded Redis, plain miniredis and redis-server, side by side
 	@go run ./scripts/bench
