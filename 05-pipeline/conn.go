@@ -156,6 +156,19 @@ func readFailed(err error, got string) {
 	fail("bad reply from %s: %v", addr, err)
 }
 
+// short says what went wrong without the addresses that the
+// net package puts in its errors.
+func short(err error) string {
+	var sys *os.SyscallError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "it closed the connection"
+	case errors.As(err, &sys):
+		return sys.Err.Error()
+	}
+	return err.Error()
+}
+
 // expect judges a reply once it is printed: an error reply means
 // the command did not run, and a reply that does not start with
 // want is not the answer to what we sent. The exit status says so.
@@ -173,8 +186,10 @@ func expect(reply, want string) {
 // wait for ever (a subscriber, a blocking pop, a server) end the
 // wait with it, and print their last line instead of dying.
 var interrupt = sync.OnceValue(func() context.Context {
-	ctx, _ := signal.NotifyContext(context.Background(),
+	ctx, stop := signal.NotifyContext(context.Background(),
 		os.Interrupt, syscall.SIGTERM)
+	// Once it has come, a second Ctrl-C ends the program at once.
+	context.AfterFunc(ctx, stop)
 	return ctx
 })
 

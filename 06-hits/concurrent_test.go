@@ -33,7 +33,7 @@ func concurrentRequests(t *testing.T, server string) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	srv := httptest.NewServer(hits(conn, bufio.NewReader(conn), io.Discard))
+	srv := httptest.NewServer(somethings(hits(conn, bufio.NewReader(conn), io.Discard)))
 	defer srv.Close()
 
 	const n = 100

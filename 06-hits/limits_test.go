@@ -18,7 +18,7 @@ func TestBodyTooLarge(t *testing.T) {
 	conn, other := net.Pipe()
 	defer conn.Close()
 	defer other.Close()
-	srv := httptest.NewServer(hits(conn, bufio.NewReader(conn), io.Discard))
+	srv := httptest.NewServer(somethings(hits(conn, bufio.NewReader(conn), io.Discard)))
 	defer srv.Close()
 
 	body := `{"key": "` + strings.Repeat("x", 64<<10) + `"}`

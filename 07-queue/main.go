@@ -6,13 +6,10 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -70,11 +67,7 @@ func work(secs string) {
 	}
 	conn := connect()
 
-	// Ctrl-C or SIGTERM closes the connection: the read ends.
-	ctx, stop := signal.NotifyContext(context.Background(),
-		os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	context.AfterFunc(ctx, func() { conn.Close() })
+	closeOnInterrupt(conn) // a BRPOP that waits ends on Ctrl-C
 
 	// One BRPOP per job, until the block time passes with none.
 	msg := encode("BRPOP", "jobs", secs)
@@ -90,6 +83,8 @@ func work(secs string) {
 			deadline = time.Now().Add(wait + timeout)
 		}
 		conn.SetDeadline(deadline)
+		// Ctrl-C closes the connection: a write or a read fails,
+		// and that is the end, not an error.
 		fmt.Printf("Send: %q\n", msg)
 		_, err := io.WriteString(conn, msg)
 		reply := ""
@@ -98,11 +93,9 @@ func work(secs string) {
 		}
 		if err == nil {
 			fmt.Printf("Received: %q\n", reply)
-		}
-		if ctx.Err() != nil {
-			break // Ctrl-C closed the connection
-		}
-		if err != nil {
+		} else if interrupted() {
+			break
+		} else {
 			readFailed(err, reply)
 		}
 		// A job is `*2\r\n`, the list's name, the job. After

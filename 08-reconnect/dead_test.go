@@ -81,7 +81,8 @@ func TestFrozenServer(t *testing.T) {
 	os.Stderr = wr
 	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
 	defer cancel()
-	conn, _ := redial(ctx, encode("SUBSCRIBE", "messages"), io.EOF)
+	conn, _, _ := redial(ctx, encode("SUBSCRIBE", "messages"), io.EOF,
+		100*time.Millisecond)
 	os.Stderr = stderr
 	wr.Close()
 	said, _ := io.ReadAll(rd)

@@ -13,8 +13,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 )
 
@@ -32,28 +30,25 @@ func main() {
 	}
 
 	// Ctrl-C or SIGTERM ends the program, connected or not.
-	ctx, stop := signal.NotifyContext(context.Background(),
-		os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := interrupt()
 
-	// The first subscription is lesson 03's, with its errors: a
-	// wrong address, or a server that is not Redis, is not a
-	// restart to wait for.
+	// The first subscription fails as lesson 03's does: a wrong
+	// address, or a server that is not Redis, is not a restart
+	// to wait for.
 	conn := connect()
 	msg := encode("SUBSCRIBE", channel)
-	fmt.Printf("Send: %q\n", msg)
-	send(conn, msg)
-	r := bufio.NewReader(conn)
-	reply, err := readReply(r)
+	r, reply, err := subscribe(ctx, conn, msg)
 	if err != nil {
 		readFailed(err, reply)
 	}
-	fmt.Printf("Received: %q\n", reply)
-	expect(reply, confirm)
 
 	// Then listen until the connection fails, dial and subscribe
-	// again, and listen again: only Ctrl-C ends the loop.
+	// again, and listen again: only Ctrl-C ends the loop. The
+	// backoff starts again at 100ms only after a connection that
+	// held for a minute: not after each confirmation.
+	wait := 100 * time.Millisecond
 	for {
+		since := time.Now()
 		err := listen(ctx, conn, r, *ping)
 		if ctx.Err() != nil {
 			fmt.Println("Close the connection")
@@ -63,7 +58,10 @@ func main() {
 		// is published until we subscribe again is lost: pub/sub
 		// keeps nothing for absent subscribers (at most once).
 		lost := time.Now()
-		conn, r = redial(ctx, msg, err)
+		if lost.Sub(since) > time.Minute {
+			wait = 100 * time.Millisecond
+		}
+		conn, r, wait = redial(ctx, msg, err, wait)
 		if conn == nil {
 			return // Ctrl-C while there was no connection
 		}
@@ -121,72 +119,62 @@ func listen(ctx context.Context, conn net.Conn, r *bufio.Reader,
 	}
 }
 
-// redial dials addr and subscribes again, until that works,
-// waiting longer after each failure, up to 5s: a bounded
-// backoff, so that a thousand clients do not hammer a server
-// that is starting up. It returns nil if ctx ends first.
-func redial(ctx context.Context, msg string,
-	why error) (net.Conn, *bufio.Reader) {
+// redial waits, then dials addr and subscribes again, until
+// that works, waiting twice as long after each failure, up to
+// 5s: a bounded backoff, so that a thousand clients do not
+// hammer a server that is starting up. It returns the wait for
+// next time, or no connection if ctx ends first.
+func redial(ctx context.Context, msg string, why error,
+	wait time.Duration) (net.Conn, *bufio.Reader, time.Duration) {
 	// Say what happened and how long we wait, wait, and try.
 	say := fmt.Sprintf("lost %s: %s", addr, short(why))
-	wait := 100 * time.Millisecond
 	for {
 		fmt.Fprintf(os.Stderr, "%s: %s; trying again in %v\n",
 			lesson, say, wait)
 		select {
 		case <-ctx.Done():
-			return nil, nil
+			return nil, nil, wait
 		case <-time.After(wait):
 		}
+		wait = min(2*wait, 5*time.Second)
 		conn, err := net.DialTimeout("tcp", addr, timeout)
 		if err != nil {
 			say = fmt.Sprintf("cannot connect to %s: %s", addr,
 				short(err))
-		} else if r, err := resubscribe(ctx, conn, msg); err != nil {
-			conn.Close()
-			say = fmt.Sprintf("%s: %s", addr, short(err))
-		} else {
-			return conn, r
+			continue
 		}
-		wait = min(2*wait, 5*time.Second)
+		r, reply, err := subscribe(ctx, conn, msg)
+		if err == nil {
+			return conn, r, wait
+		}
+		conn.Close()
+		if errors.Is(err, os.ErrDeadlineExceeded) && reply == "" {
+			// It accepts, but says nothing: a frozen server.
+			err = fmt.Errorf("no answer to SUBSCRIBE within %v",
+				timeout)
+		}
+		say = fmt.Sprintf("%s: %s", addr, short(err))
 	}
 }
 
-// resubscribe sends SUBSCRIBE on a new connection and reads the
-// confirmation, as main does the first time, but returns what
-// fails instead of exiting.
-func resubscribe(ctx context.Context, conn net.Conn,
-	msg string) (*bufio.Reader, error) {
+// subscribe sends SUBSCRIBE on conn and reads the confirmation,
+// printing both. It returns what failed, and what had arrived by
+// then: the caller decides whether that is the end (main) or a
+// reason to try again (redial). A reply that is not the
+// confirmation exits: waiting would not change it.
+func subscribe(ctx context.Context, conn net.Conn,
+	msg string) (*bufio.Reader, string, error) {
 	defer context.AfterFunc(ctx, func() { conn.Close() })()
 	conn.SetDeadline(time.Now().Add(timeout))
 	fmt.Printf("Send: %q\n", msg)
 	if _, err := io.WriteString(conn, msg); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	r := bufio.NewReader(conn)
 	reply, err := readReply(r)
-	if errors.Is(err, os.ErrDeadlineExceeded) && reply == "" {
-		// It accepts, but says nothing: a frozen server.
-		return nil, fmt.Errorf("no answer to SUBSCRIBE within %v",
-			timeout)
+	if err == nil {
+		fmt.Printf("Received: %q\n", reply)
+		expect(reply, confirm)
 	}
-	if err != nil {
-		return nil, err
-	}
-	fmt.Printf("Received: %q\n", reply)
-	expect(reply, confirm)
-	return r, nil
-}
-
-// short says what went wrong without the addresses that the
-// net package puts in its errors.
-func short(err error) string {
-	var sys *os.SyscallError
-	switch {
-	case errors.Is(err, io.EOF):
-		return "it closed the connection"
-	case errors.As(err, &sys):
-		return sys.Err.Error()
-	}
-	return err.Error()
+	return r, reply, err
 }
