@@ -62,14 +62,15 @@ var clients = []struct {
 	name string
 	open func(addr string) (ops, error)
 }{
-	{"byhand", openByhand},
+	{"byhand", func(addr string) (ops, error) { return openByhand(byhand.Dial, addr) }},
+	{"byhand-mutex", func(addr string) (ops, error) { return openByhand(byhand.DialLocked, addr) }},
 	{"redigo", openRedigo},
 	{"go-redis-RESP2", func(addr string) (ops, error) { return openGoredis(addr, 2) }},
 	{"go-redis-RESP3", func(addr string) (ops, error) { return openGoredis(addr, 3) }},
 }
 
-func openByhand(addr string) (ops, error) {
-	c, err := byhand.Dial(addr)
+func openByhand(dial func(string) (*byhand.Client, error), addr string) (ops, error) {
+	c, err := dial(addr)
 	if err != nil {
 		return ops{}, err
 	}
@@ -457,8 +458,9 @@ func BenchmarkPubSub(b *testing.B) {
 
 // BenchmarkSharedGet64B: GET from 16 goroutines at once (8 per core
 // here), as the requests of a server do (lesson 06). byhand shares its
-// one connection; redigo takes connections from a Pool, go-redis from
-// its own pool.
+// one connection, through its writer and reader or taking turns under
+// its mutex; redigo takes connections from a Pool, go-redis from its
+// own pool.
 func BenchmarkSharedGet64B(b *testing.B) {
 	each(b, func(b *testing.B, c ops) {
 		b.SetParallelism(8)

@@ -27,6 +27,8 @@ const Timeout = 5 * time.Second
 type Client struct {
 	addr  string
 	conn  net.Conn
+	mu    *sync.Mutex   // DialLocked's, or nil
+	r     *bufio.Reader // DialLocked's
 	calls chan *call    // to the writer
 	fifo  chan *call    // written, waiting for their replies
 	done  chan struct{} // closed once the connection is finished
@@ -62,6 +64,19 @@ func Dial(addr string) (*Client, error) {
 	go c.write()
 	go c.read()
 	return c, nil
+}
+
+// DialLocked is Dial without the writer and the reader: a call writes
+// and reads on its own goroutine, one call at a time under a mutex,
+// as lesson 06 shares its connection. No hand-offs between goroutines,
+// so a call alone is faster; calls from many goroutines take turns.
+func DialLocked(addr string) (*Client, error) {
+	conn, err := net.DialTimeout("tcp", addr, Timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{addr: addr, conn: conn, mu: new(sync.Mutex),
+		r: bufio.NewReader(conn), done: make(chan struct{})}, nil
 }
 
 // Close closes the connection; calls under way fail.
@@ -120,6 +135,9 @@ func (c *Client) Pipe(cmds ...[]string) ([][]byte, error) {
 // given up on (the connection failed) is not reused: the writer or
 // the reader may still hold it.
 func (c *Client) roundTrip(cl *call) error {
+	if c.mu != nil {
+		return c.locked(cl)
+	}
 	select {
 	case c.calls <- cl:
 	case <-c.done:
@@ -131,6 +149,36 @@ func (c *Client) roundTrip(cl *call) error {
 	case <-c.done:
 		return c.err
 	}
+}
+
+func (c *Client) locked(cl *call) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.err
+	default:
+	}
+	// A long pipeline is written while its replies are read, as
+	// lesson 05 does: they could fill the socket buffers first.
+	c.conn.SetDeadline(time.Now().Add(Timeout))
+	var wrote chan error
+	if len(cl.req) > 16<<10 {
+		wrote = make(chan error, 1)
+		go func() { _, err := c.conn.Write(cl.req); wrote <- err }()
+	} else if _, err := c.conn.Write(cl.req); err != nil {
+		c.fail(err)
+		return err
+	}
+	receive(c.r, cl)
+	err := cl.err
+	if wrote != nil {
+		err = errors.Join(<-wrote, err)
+	}
+	if err != nil {
+		c.fail(err)
+	}
+	return err
 }
 
 // write is the one writer. It takes every call already waiting, so
@@ -186,20 +234,25 @@ func (c *Client) read() {
 			return
 		}
 		c.conn.SetReadDeadline(time.Now().Add(Timeout))
-		cl.reply, cl.ends, cl.err = cl.reply[:0], cl.ends[:0], nil
-		for range cl.n {
-			cl.reply, cl.err = readReply(r, cl.reply, 0)
-			if cl.err != nil {
-				break
-			}
-			cl.ends = append(cl.ends, len(cl.reply))
-		}
+		receive(r, cl)
 		err := cl.err // cl is the caller's once ready
 		cl.ready <- struct{}{}
 		if err != nil {
 			c.fail(err)
 			return
 		}
+	}
+}
+
+// receive reads the replies of cl.
+func receive(r *bufio.Reader, cl *call) {
+	cl.reply, cl.ends, cl.err = cl.reply[:0], cl.ends[:0], nil
+	for range cl.n {
+		cl.reply, cl.err = readReply(r, cl.reply, 0)
+		if cl.err != nil {
+			return
+		}
+		cl.ends = append(cl.ends, len(cl.reply))
 	}
 }
 
