@@ -2,7 +2,8 @@ package compare_test
 
 // What each client says: the bytes of connecting and running one
 // `GET my-key`, through the byte tap, from a fresh redis-server.
-// testdata/wire/*.txt hold them; `go test -run Wire -update` rewrites
+// testdata/wire.txtar holds them, a file per client, and
+// docs/drivers.md shows them; `go test -run Wire -update` rewrites
 // them.
 
 import (
@@ -13,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -22,6 +22,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/rogpeppe/go-internal/txtar"
 
 	"redis-by-hand/compare/byhand"
 	"redis-by-hand/internal/realredis"
@@ -29,7 +30,9 @@ import (
 	"redis-by-hand/internal/wiretap"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/wire/*.txt")
+var update = flag.Bool("update", false, "rewrite "+wireFile)
+
+const wireFile = "testdata/wire.txtar"
 
 // getOnce connects each client to addr, runs GET my-key, and closes.
 var getOnce = []struct {
@@ -71,27 +74,39 @@ func goredisGet(addr string, protocol int) error {
 func TestWire(t *testing.T) {
 	// The error texts of the transcripts are redis-server 7.0's.
 	realredis.Require70(t)
+	got := &txtar.Archive{Comment: []byte(wireComment)}
 	for _, c := range getOnce {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			got := transcript(t, c.run)
-			path := filepath.Join("testdata", "wire", c.name+".txt")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("%s says, through the tap:\n%s\nwant (%s):\n%s",
-					c.name, got, path, want)
-			}
-		})
+		got.Files = append(got.Files, txtar.File{Name: c.name + ".txt",
+			Data: []byte(transcript(t, c.run))})
+	}
+	if *update {
+		if err := os.WriteFile(wireFile, txtar.Format(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := txtar.ParseFile(wireFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Files) != len(got.Files) {
+		t.Errorf("%s has %d files, want one per client: %d", wireFile, len(want.Files), len(got.Files))
+	}
+	for i, f := range got.Files {
+		if i < len(want.Files) && (want.Files[i].Name != f.Name || string(want.Files[i].Data) != string(f.Data)) {
+			t.Errorf("%s says, through the tap:\n%s\nwant (%s, %s):\n%s",
+				f.Name, f.Data, wireFile, want.Files[i].Name, want.Files[i].Data)
+		}
 	}
 }
+
+const wireComment = `What each client sends when it connects and runs one GET my-key,
+and what redis-server 7.0 answers, through the byte tap: each command,
+then its reply, whole (how they were split into writes is left out).
+Written by: go test -run Wire -update (in compare/). Normalised: the
+connection's id, redis-server's patch version and the Go version in
+go-redis's library name, which change from run to run or machine to
+machine.
+`
 
 // transcript runs a client against a fresh redis-server through the
 // tap, and returns what crossed: each command, then its reply, one

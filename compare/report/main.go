@@ -3,8 +3,8 @@
 //
 //	go run ./report            (or, from the repository: make compare)
 //
-// It runs the benchmarks -count times each (a line as each finishes),
-// keeping go test's output in testdata/bench.txt; builds the small
+// It runs every benchmark once, -count rounds over (a line as each
+// finishes), keeping go test's output in testdata/bench.txt; builds the small
 // program of get/ with each client, for its size, its packages and
 // the lines of Go it links beyond the standard library, into
 // testdata/build.txt; then writes the page from those two files.
@@ -64,48 +64,63 @@ func run(count int, benchtime string, redraw bool) error {
 	return write(r)
 }
 
-// bench runs the benchmarks into benchFile, saying as each one ends
-// its median.
+// bench runs the benchmarks into benchFile: count rounds of every
+// benchmark once, so that a busy spell of the machine falls on a
+// run of each, not on all the runs of one. A line as each ends.
 func bench(count int, benchtime string) error {
 	version, err := exec.Command("redis-server", "--version").Output()
 	if err != nil {
 		return fmt.Errorf("redis-server --version: %v (the benchmarks need redis-server on PATH)", err)
 	}
-	total := len(ops) * len(clients)
-	fmt.Fprintf(os.Stderr, "report: %d benchmarks, %d runs of %s each, on %d cores; "+
-		"a few minutes\n", total, count, benchtime, runtime.NumCPU())
-	start := time.Now()
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem",
-		"-count", fmt.Sprint(count), "-benchtime", benchtime, ".")
-	cmd.Env = append(os.Environ(), "REDIS_SERVER_REQUIRED=1")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
+	dir, err := os.MkdirTemp("", "compare-")
 	if err != nil {
 		return err
 	}
-	if err := cmd.Start(); err != nil {
-		return err
+	defer os.RemoveAll(dir)
+	exe := filepath.Join(dir, "compare.test")
+	if out, err := exec.Command("go", "test", "-c", "-o", exe, ".").CombinedOutput(); err != nil {
+		return fmt.Errorf("go test -c: %v\n%s", err, out)
 	}
+	total := len(ops) * len(clients)
+	fmt.Fprintf(os.Stderr, "report: %d rounds of %d benchmarks, %s each, on %d cores; "+
+		"about 3 minutes\n", count, total, benchtime, runtime.NumCPU())
+	start := time.Now()
 	var raw bytes.Buffer
 	runs := map[key][]result{}
-	done := 0
-	sc := bufio.NewScanner(io.TeeReader(out, &raw))
-	for sc.Scan() {
-		k, res, ok := parseLine(sc.Text())
-		if !ok {
-			continue
+	for round := 1; round <= count; round++ {
+		cmd := exec.Command(exe, "-test.run", "^$", "-test.bench", ".", "-test.benchmem",
+			"-test.count", "1", "-test.benchtime", benchtime)
+		cmd.Env = append(os.Environ(), "REDIS_SERVER_REQUIRED=1")
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return err
 		}
-		runs[k] = append(runs[k], res)
-		if len(runs[k]) == count {
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		mark := raw.Len()
+		sc := bufio.NewScanner(io.TeeReader(out, &raw))
+		done := 0
+		for sc.Scan() {
+			k, res, ok := parseLine(sc.Text())
+			if !ok {
+				continue
+			}
+			runs[k] = append(runs[k], res)
 			done++
-			m := median(runs[k])
-			fmt.Fprintf(os.Stderr, "report: [%2d/%d] %-12s %-14s %9s  %s\n", done, total,
-				k.op, k.client, duration(m.ns), allocs(m))
+			line := fmt.Sprintf("report: round %d/%d [%2d/%d] %-12s %-14s %9s",
+				round, count, done, total, k.op, k.client, duration(res.ns))
+			if round == count {
+				m := median(runs[k])
+				line += fmt.Sprintf("  median %s, %s", duration(m.ns), allocs(m))
+			}
+			fmt.Fprintln(os.Stderr, line)
 		}
-	}
-	if err := cmd.Wait(); err != nil {
-		os.Stderr.Write(raw.Bytes())
-		return fmt.Errorf("go test: %v", err)
+		if err := cmd.Wait(); err != nil {
+			os.Stderr.Write(raw.Bytes()[mark:])
+			return fmt.Errorf("the benchmarks: %v", err)
+		}
 	}
 	took := time.Since(start).Round(time.Second)
 	head := fmt.Sprintf("date: %s\ncores: %d\ngo: %s\nredis-server: %s\n"+

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -47,7 +48,8 @@ func tables(r *results) string {
 	c := r.config
 	fmt.Fprintf(&b, "Measured on %s, on a machine of %s cores (%s, %s/%s), "+
 		"with %s and redis-server %s on loopback, one connection per client "+
-		"unless said otherwise. Each time is the median of %s runs of %s; "+
+		"unless said otherwise. Each time is the median of %s runs of %s, one in each "+
+		"round of all the benchmarks (the chart's black line spans the middle half of the runs); "+
 		"allocations are go test's `-benchmem` figures, %s. "+
 		"The run took %s.\n\n",
 		c["date"], c["cores"], c["cpu"], c["goos"], c["goarch"], c["go"],
@@ -166,17 +168,41 @@ func chart(r *results) string {
 			slowest = max(slowest, median(r.runs[key{o.name, cl.name}]).ns)
 		}
 		for i, cl := range clients {
-			ns := median(r.runs[key{o.name, cl.name}]).ns
+			rs := r.runs[key{o.name, cl.name}]
+			ns := median(rs).ns
 			by := y + title + i*(barH+gap)
-			w := int(float64(barMax)*ns/slowest + 0.5)
+			at := func(ns float64) int { return left + int(float64(barMax)*ns/slowest+0.5) }
+			w := at(ns) - left
+			q1, q3 := quartiles(rs)
 			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" fill="#333">%s</text>`+"\n",
 				left-6, by+barH-2, html.EscapeString(cl.label))
 			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`+"\n",
 				left, by, max(w, 1), barH, colours[i])
+			fmt.Fprintf(&b, `<path d="M%d %dv%dM%d %dh%dM%d %dv%d" stroke="#000"/>`+"\n",
+				at(q1), by+3, barH-6, at(q1), by+barH/2, at(q3)-at(q1), at(q3), by+3, barH-6)
 			fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n",
-				left+max(w, 1)+6, by+barH-2, html.EscapeString(duration(ns)))
+				max(left+w, at(q3))+6, by+barH-2, html.EscapeString(duration(ns)))
 		}
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
+}
+
+// quartiles are the times that a quarter and three quarters of the
+// runs did not exceed (linear between the two runs around them).
+func quartiles(rs []result) (q1, q3 float64) {
+	vs := make([]float64, len(rs))
+	for i, r := range rs {
+		vs[i] = r.ns
+	}
+	slices.Sort(vs)
+	at := func(q float64) float64 {
+		x := q * float64(len(vs)-1)
+		i := int(x)
+		if i+1 >= len(vs) {
+			return vs[i]
+		}
+		return vs[i] + (x-float64(i))*(vs[i+1]-vs[i])
+	}
+	return at(0.25), at(0.75)
 }

@@ -26,6 +26,9 @@ func TestMedian(t *testing.T) {
 	if odd != (result{ns: 2, allocs: 1}) || even.ns != 2.5 {
 		t.Errorf("median: %v, %v", odd, even)
 	}
+	if q1, q3 := quartiles([]result{{ns: 1}, {ns: 2}, {ns: 3}, {ns: 4}, {ns: 5}}); q1 != 2 || q3 != 4 {
+		t.Errorf("quartiles: %v, %v", q1, q3)
+	}
 	if duration(950) != "950 ns" || duration(15744) != "15.7 µs" || duration(1234567) != "1.23 ms" {
 		t.Errorf("duration: %s %s %s", duration(950), duration(15744), duration(1234567))
 	}
