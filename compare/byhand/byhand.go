@@ -151,6 +151,8 @@ func (c *Client) roundTrip(cl *call) error {
 	}
 }
 
+// locked is roundTrip for DialLocked: write, then read, holding the
+// mutex, so that no other call's bytes come in between.
 func (c *Client) locked(cl *call) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -70,7 +70,7 @@ func tables(r *results) string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\n![The times above as bars, each group scaled to its slowest client](drivers.svg)\n\n")
+	b.WriteString("\n![The times above as bars, each group drawn to its own scale](drivers.svg)\n\n")
 
 	head("allocations per op")
 	for _, o := range ops {
@@ -126,17 +126,17 @@ func steady(r *results) string {
 		}
 	}
 	if len(moved) == 0 {
-		return "the same in every run"
+		return "whose count of allocations was the same in every run (bytes: the median)"
 	}
-	return "the same in every run but " + strings.Join(moved, ", ") +
-		" (for those, the median)"
+	return "whose count of allocations was the same in every run but " +
+		strings.Join(moved, ", ") + " (for those, and for bytes, the median)"
 }
 
 // Colours of the clients in the chart.
 var colours = []string{"#2b8a3e", "#8ce99a", "#1971c2", "#f08c00", "#c2255c"}
 
 // chart draws the time per op as bars: one group per benchmark, one
-// bar per client, each group scaled to its slowest client.
+// bar per client, each group drawn to its own scale.
 func chart(r *results) string {
 	const (
 		width, left, barMax = 760, 130, 500
@@ -151,7 +151,7 @@ func chart(r *results) string {
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/>`+"\n", width, height)
 	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">Time per op, median of %s runs: shorter is faster</text>`+"\n",
 		html.EscapeString(r.config["count"]))
-	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555">%s · %s cores · %s · redis-server %s on loopback · each group scaled to its slowest client</text>`+"\n",
+	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555">%s · %s cores · %s · redis-server %s on loopback · each group drawn to its own scale</text>`+"\n",
 		html.EscapeString(r.config["date"]), html.EscapeString(r.config["cores"]),
 		html.EscapeString(r.config["go"]), html.EscapeString(r.config["redis-server"]))
 	x := 10
@@ -163,9 +163,11 @@ func chart(r *results) string {
 	for g, o := range ops {
 		y := top + g*group
 		fmt.Fprintf(&b, `<text x="10" y="%d" font-weight="bold">%s</text>`+"\n", y+14, html.EscapeString(o.label))
+		// The scale: the longest line of the group fills the width.
 		slowest := 0.0
 		for _, cl := range clients {
-			slowest = max(slowest, median(r.runs[key{o.name, cl.name}]).ns)
+			_, q3 := quartiles(r.runs[key{o.name, cl.name}])
+			slowest = max(slowest, median(r.runs[key{o.name, cl.name}]).ns, q3)
 		}
 		for i, cl := range clients {
 			rs := r.runs[key{o.name, cl.name}]
