@@ -268,8 +268,12 @@ type Sub struct {
 }
 
 // Subscribe dials a connection for channels, subscribes, and reads
-// the confirmations.
+// the confirmations, `*3\r\n$9\r\nsubscribe\r\n...`, as lesson 03
+// checks its own.
 func (c *Client) Subscribe(channels ...string) (*Sub, error) {
+	if len(channels) == 0 {
+		return nil, errors.New("subscribe to no channel")
+	}
 	conn, err := net.DialTimeout("tcp", c.addr, Timeout)
 	if err != nil {
 		return nil, err
@@ -279,8 +283,12 @@ func (c *Client) Subscribe(channels ...string) (*Sub, error) {
 	args := append([]string{"SUBSCRIBE"}, channels...)
 	_, err = conn.Write(appendCommand(nil, args))
 	for range channels {
+		var m []byte
 		if err == nil {
-			_, err = s.Receive()
+			m, err = s.Receive()
+		}
+		if err == nil && !bytes.HasPrefix(m, []byte("*3\r\n$9\r\nsubscribe\r\n")) {
+			err = fmt.Errorf("not a confirmation: %q", m)
 		}
 	}
 	if err != nil {

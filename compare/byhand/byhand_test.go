@@ -133,6 +133,9 @@ func TestSubscribe(t *testing.T) {
 		if got, err := c.Do("PUBLISH", "messages", "hey"); err != nil || string(got) != ":1\r\n" {
 			t.Fatalf("PUBLISH: %q, %v", got, err)
 		}
+		if _, err := c.Subscribe(); err == nil {
+			t.Error("Subscribe to no channel: no error")
+		}
 		got, err := s.Receive()
 		if want := "*3\r\n$7\r\nmessage\r\n$8\r\nmessages\r\n$3\r\nhey\r\n"; err != nil || string(got) != want {
 			t.Errorf("Receive: %q, %v; want %q", got, err, want)
