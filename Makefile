@@ -13,7 +13,7 @@ EXE         := $(if $(filter Windows_NT,$(OS)),.exe,)
 TESTFLAGS   := -p 8 -parallel 8
 
 .DEFAULT_GOAL := help
-.PHONY: help demo redis tap telnet test stress lint golden clean workshop check solutions bench
+.PHONY: help demo redis tap telnet test stress lint golden clean workshop check solutions bench compare
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,12 +56,18 @@ stress: ## run every test RUNS times (default 5) while two busy loops hold the c
 bench: ## requests per second of the embedded Redis, plain miniredis and redis-server, side by side
 	@go run ./scripts/bench
 
+# compare/ is a module of its own: the drivers it measures never
+# enter the lessons' go.mod.
+compare: ## the lessons' client beside go-redis and redigo: benchmarks, then docs/drivers.md's tables and chart (about 3 minutes)
+	@cd compare && go run ./report
+
 lint: ## gofmt, go vet (also for windows and darwin) and staticcheck must all be clean
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	GOOS=windows go vet ./...
 	GOOS=darwin go vet ./...
 	go run $(STATICCHECK) ./...
+	cd compare && go vet ./... && go run $(STATICCHECK) ./...
 
 # make check 03: the words after check name the lessons to check.
 ifeq (check,$(firstword $(MAKECMDGOALS)))
