@@ -2,6 +2,7 @@ package lessontest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -28,7 +29,7 @@ func (s *script) fail(ts *testscript.TestScript, f *Failure, cmd string) {
 		f.hints = h.Text
 	}
 	s.caught = f
-	ts.Fatalf("%s", f.Message())
+	fatalf(ts, "%s", f.Message())
 }
 
 // stepOf finds cmd in a script and the step before it that ran the
@@ -129,7 +130,10 @@ func Check(dir, bin string, withServer, storyOnly bool) (*Failure, error) {
 	return nil, nil
 }
 
-// checkScript runs one script of a lesson on one backend.
+// checkScript runs one script of a lesson on one backend. The script
+// runs from a copy with a mark after each step, and each run of the
+// lesson is recorded (record.go): a failure is explained from that
+// data, never from testscript's log.
 func checkScript(b backend, path, tdir, bin string) (*Failure, error) {
 	rec := &recorder{}
 	work, err := os.MkdirTemp("", "lessontest-")
@@ -137,16 +141,29 @@ func checkScript(b backend, path, tdir, bin string) (*Failure, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
+	marked, err := markSteps(path, work)
+	if err != nil {
+		return nil, err
+	}
+	rdir := filepath.Join(work, "recorder")
+	if err := os.Mkdir(rdir, 0o777); err != nil {
+		return nil, err
+	}
+	if err := linkRecorder(rdir, lesson); err != nil {
+		return nil, err
+	}
+	cmds := maps.Clone(commands)
+	cmds["mark"] = cmdMark
 	var s *script
 	testscript.RunT(rec, testscript.Params{
 		WorkdirRoot:         work,
-		Files:               []string{path},
+		Files:               []string{marked},
 		RequireExplicitExec: true,
-		Setup:               withBin(setup(b, tdir, false), bin, &s),
+		Setup:               withBin(setup(b, tdir, false), bin, rdir, &s),
 		Condition: func(cond string) (bool, error) {
 			return cond == b.name, nil
 		},
-		Cmds: commands,
+		Cmds: cmds,
 	})
 	if !rec.failed {
 		return nil, nil
@@ -154,8 +171,65 @@ func checkScript(b backend, path, tdir, bin string) (*Failure, error) {
 	if s != nil && s.caught != nil {
 		return s.caught, nil
 	}
+	if s == nil {
+		// The setup failed: the backend did not start.
+		return &Failure{Lesson: lesson, Backend: b.name,
+			Script: "testdata/" + filepath.Base(path),
+			Detail: strings.TrimSpace(rec.log.String())}, nil
+	}
 	name := strings.TrimSuffix(filepath.Base(path), ".txtar")
-	return fromLog(rec.log.String(), path, b.name, filepath.Join(work, "script-"+name)), nil
+	return s.explain(path, b.name, filepath.Join(work, "script-"+name), readRuns(s.runs)), nil
+}
+
+// markSteps copies the script at path into dir with a step "mark N"
+// after each of its steps, N being that step's line: the last mark
+// that ran says which step failed. A mark changes neither stdout nor
+// stderr, which the next step may check.
+func markSteps(path, dir string) (string, error) {
+	a, err := txtar.ParseFile(path)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for i, line := range strings.Split(string(a.Comment), "\n") {
+		b.WriteString(line + "\n")
+		if isStep(line) {
+			fmt.Fprintf(&b, "mark %d\n", i+1)
+		}
+	}
+	a.Comment = []byte(b.String())
+	out := filepath.Join(dir, filepath.Base(path))
+	return out, os.WriteFile(out, txtar.Format(a), 0o666)
+}
+
+// isStep says whether a script line is a command.
+func isStep(line string) bool {
+	t := strings.TrimSpace(line)
+	return t != "" && !strings.HasPrefix(t, "#")
+}
+
+// mark N records that the script's line N is done, and the stdout and
+// stderr it left.
+func cmdMark(ts *testscript.TestScript, neg bool, args []string) {
+	s := scriptOf(ts)
+	s.done, _ = strconv.Atoi(args[0])
+	s.out, s.err = ts.ReadFile("stdout"), ts.ReadFile("stderr")
+}
+
+// fatalf fails a script from one of the harness's commands, and keeps
+// the reason as data for Check.
+func fatalf(ts *testscript.TestScript, format string, args ...any) {
+	if s, ok := ts.Value(scriptKey{}).(*script); ok {
+		s.why = fmt.Sprintf(format, args...)
+	}
+	ts.Fatalf(format, args...)
+}
+
+// checkErr fails the script with err, if it is not nil.
+func checkErr(ts *testscript.TestScript, err error) {
+	if err != nil {
+		fatalf(ts, "%v", err)
+	}
 }
 
 // ordered lists a lesson's scripts in the order Check runs them.
@@ -222,15 +296,23 @@ func runsWell(path, lesson string) bool {
 	return false
 }
 
-// withBin puts the directory of the lessons' programs first on PATH.
-// It keeps the script's state in *s.
-func withBin(f func(*testscript.Env) error, bin string, s **script) func(*testscript.Env) error {
+// withBin puts the directory of the lessons' programs first on PATH,
+// and before it the recorder of the lesson's runs (rdir). It keeps
+// the script's state in *s.
+func withBin(f func(*testscript.Env) error, bin, rdir string, s **script) func(*testscript.Env) error {
 	return func(env *testscript.Env) error {
 		if err := f(env); err != nil {
 			return err
 		}
 		*s = env.Values[scriptKey{}].(*script)
-		env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
+		(*s).runs = filepath.Join(filepath.Dir(env.WorkDir), "runs-"+filepath.Base(env.WorkDir))
+		if err := os.Mkdir((*s).runs, 0o777); err != nil {
+			return err
+		}
+		sep := string(os.PathListSeparator)
+		env.Setenv("PATH", rdir+sep+bin+sep+env.Getenv("PATH"))
+		env.Setenv(recorderDir, rdir)
+		env.Setenv(runsDir, (*s).runs)
 		// A lesson that waits for a reply that never comes (an inline
 		// command without its \n) gives up sooner than its usual 5s.
 		env.Setenv("REDIS_TIMEOUT", "2s")
@@ -238,59 +320,69 @@ func withBin(f func(*testscript.Env) error, bin string, s **script) func(*testsc
 	}
 }
 
-// fromLog explains a failure that is no golden comparison, from
-// testscript's log and the script's work folder: the step, what
-// testscript said, and what the lesson said on stderr. When the
-// script compares what the lesson printed with a golden file further
-// on, the comparison is made here, with what it had printed so far,
-// so that the caret shows what went wrong first.
-func fromLog(log, path, backend, work string) *Failure {
+// explain tells what failed in a script that is no golden
+// comparison, from data: the step after the last mark, the lesson's
+// recorded runs, the stdout and stderr that step checked, and the
+// script's work folder. When the script compares what the lesson
+// printed with a golden file further on, the comparison is made here,
+// with what it had printed so far, so that the caret shows what went
+// wrong first.
+func (s *script) explain(path, backend, work string, runs []*LessonRun) *Failure {
 	f := &Failure{Lesson: lesson, Backend: backend,
 		Script: "testdata/" + filepath.Base(path)}
-	i := strings.LastIndex(log, "FAIL: ")
-	if i < 0 {
-		f.Detail = strings.TrimSpace(log)
-		return f
-	}
-	why := strings.TrimSpace(log[i+len("FAIL: "):])
-	// FAIL: <path>:<line>: <why>
-	if rest, ok := strings.CutPrefix(why, path+":"); ok {
-		n, msg, _ := strings.Cut(rest, ": ")
-		f.Line, _ = strconv.Atoi(n)
-		why = msg
-	}
-	why, _, _ = strings.Cut(why, "\n")
-	f.Detail = why
-	// The last run of the lesson: how it ended, what it said on
-	// stderr, and what the fake server, if any, sent it.
-	run := lastRun(log[:i])
-	status := lastStatus(run)
-	stderr := section(run, "[stderr]")
-	f.Said = said(stderr)
-	if len(f.Said) > 0 || strings.HasPrefix(why, "unexpected command") ||
-		strings.Contains(why, "in stderr") {
-		f.Status = status
-		if f.Status == "" {
-			f.Status = "exit status 0"
-		}
-	}
-	f.Sent = fakeSent(log[:i])
-	f.Mistakes = stderrMistakes(why, stderr, status)
 	a, err := txtar.ParseFile(path)
 	if err != nil {
+		f.Detail = err.Error()
 		return f
 	}
 	lines := strings.Split(string(a.Comment), "\n")
-	if f.Line < 1 || f.Line > len(lines) {
+	// The failing step: the first after the last that completed.
+	f.Line = s.done + 1
+	for f.Line <= len(lines) && !isStep(lines[f.Line-1]) {
+		f.Line++
+	}
+	if f.Line > len(lines) {
+		f.Line = 0
+		f.Detail = "the script failed after its last step"
 		return f
 	}
 	f.Step = strings.TrimSpace(lines[f.Line-1])
-	if strings.Contains(why, "never connected") {
+	st := parseStep(f.Step)
+	var run *LessonRun
+	if len(runs) > 0 {
+		run = runs[len(runs)-1]
+	}
+	f.Sent = fakeSent(lines[:f.Line], backend)
+	switch {
+	case st.cmd == "exec" && isRun(f.Step) && run == nil:
+		f.Detail = "the lesson did not run"
+	case st.cmd == "exec" && isRun(f.Step) && st.neg && !run.Failed():
+		f.Detail = "unexpected command success"
+	case st.cmd == "exec" && isRun(f.Step) && !st.neg && run.Failed():
+		f.Detail = "unexpected command failure"
+	case st.cmd == "stdout" || st.cmd == "stderr":
+		f.Detail = st.judge(s.out, s.err)
+	case s.why != "":
+		f.Detail, _, _ = strings.Cut(s.why, "\n")
+	default:
+		f.Detail = "this step failed"
+	}
+	if run != nil {
+		f.Said = said(run.Stderr)
+		if len(f.Said) > 0 || isRun(f.Step) || st.cmd == "stderr" {
+			f.Status = run.Status
+			if f.Status == "" {
+				f.Status = "exit status 0"
+			}
+		}
+		f.Mistakes = runMistakes(run, st)
+	}
+	if strings.Contains(s.why, "never connected") {
 		f.Mistakes = []string{"connect"}
 	}
 	// A run that should have failed on what the server sent, and did
 	// not: the reply was printed and never judged.
-	if why == "unexpected command success" && f.Sent != "" {
+	if st.cmd == "exec" && st.neg && run != nil && !run.Failed() && f.Sent != "" {
 		for _, l := range lines[f.Line:] {
 			if isRun(l) || strings.HasPrefix(l, "fake ") {
 				break
@@ -317,8 +409,8 @@ func fromLog(log, path, backend, work string) *Failure {
 		out = m[1]
 		data, _ := os.ReadFile(filepath.Join(work, out))
 		got = string(data)
-	} else if at == f.Line-1 {
-		got = section(log[:i], "[stdout]")
+	} else if run != nil && at == f.Line-1 {
+		got = run.Stdout
 	} else {
 		return f
 	}
@@ -332,56 +424,162 @@ func fromLog(log, path, backend, work string) *Failure {
 			continue
 		}
 		for _, file := range a.Files {
-			if file.Name == fs[2] && string(file.Data) != got {
-				c := compare(string(file.Data), got)
-				c.Lesson, c.Backend, c.Script = f.Lesson, f.Backend, f.Script
-				c.Line, c.Step, c.Detail = at+1, strings.TrimSpace(lines[at]), f.Detail
-				c.Said, c.Status, c.Sent = f.Said, f.Status, f.Sent
-				if f.Line != at+1 {
-					c.Detail = "then " + strings.TrimSuffix(f.Detail, ":")
-				}
-				c.Mistakes = append(c.Mistakes, f.Mistakes...)
-				c.Header = fmt.Sprintf("%s differs from %s", out, fs[2])
-				return c
+			if file.Name != fs[2] {
+				continue
 			}
+			if string(file.Data) == got {
+				// It printed all it should, and failed all the same:
+				// it judged a right reply wrong.
+				if run != nil && run.Status == "exit status 1" && st.cmd == "exec" && !st.neg {
+					f.Mistakes = append([]string{"check-prefix"}, f.Mistakes...)
+				}
+				return f
+			}
+			c := compare(string(file.Data), got)
+			c.Lesson, c.Backend, c.Script = f.Lesson, f.Backend, f.Script
+			c.Line, c.Step, c.Detail = at+1, strings.TrimSpace(lines[at]), f.Detail
+			c.Said, c.Status, c.Sent = f.Said, f.Status, f.Sent
+			if f.Line != at+1 {
+				c.Detail = "then " + strings.TrimSuffix(f.Detail, ":")
+			}
+			c.Mistakes = append(c.Mistakes, f.Mistakes...)
+			c.Header = fmt.Sprintf("%s differs from %s", out, fs[2])
+			return c
 		}
 	}
 	return f
 }
 
-// lastRun is what testscript logged for the last run of the lesson:
-// from its "> exec" line to the next command.
-func lastRun(log string) string {
-	j := max(strings.LastIndex(log, "\n> exec "), strings.LastIndex(log, "\n> ! exec "))
-	if j < 0 {
-		return ""
-	}
-	run := log[j:]
-	if k := strings.Index(run[1:], "\n> "); k >= 0 {
-		run = run[:k+1]
-	}
-	return run
+// A step is a script line, in parts.
+type step struct {
+	neg     bool
+	cmd     string
+	args    []string
+	count   int // stdout -count=N, or -1
+	pattern string
 }
 
-// fakeSent is what the last fake server of the log sends, as the
-// script writes it: 'TEXT', then 'MORE' ×COUNT.
-func fakeSent(log string) string {
-	j := strings.LastIndex(log, "\n> fake ")
-	if j < 0 || strings.LastIndex(log, "\n> env REDIS_ADDR") > j {
-		return ""
+// parseStep splits a script line: [cond] [!] cmd args.
+func parseStep(line string) step {
+	st := step{count: -1}
+	f := quotedFields(line)
+	for len(f) > 0 && strings.HasPrefix(f[0], "[") {
+		f = f[1:]
 	}
-	line, _, _ := strings.Cut(log[j+len("\n> fake "):], "\n")
-	args := quotedFields(line)
-	if len(args) > 1 && args[0] == "-drip" {
-		args = args[2:]
+	if len(f) > 0 && f[0] == "!" {
+		st.neg, f = true, f[1:]
 	}
-	switch len(args) {
-	case 1:
-		return args[0]
-	case 3:
-		return args[0] + ", then " + args[1] + " ×" + args[2]
+	if len(f) == 0 {
+		return st
 	}
-	return line
+	st.cmd, st.args = f[0], f[1:]
+	if st.cmd == "stdout" || st.cmd == "stderr" {
+		for _, a := range st.args {
+			if n, ok := strings.CutPrefix(a, "-count="); ok {
+				st.count, _ = strconv.Atoi(n)
+			} else if !strings.HasPrefix(a, "-") {
+				st.pattern = unquoteArg(a)
+			}
+		}
+	}
+	return st
+}
+
+// unquoteArg is a script argument as testscript reads it: '...' with
+// ” for a quote.
+func unquoteArg(a string) string {
+	if len(a) >= 2 && a[0] == '\'' && a[len(a)-1] == '\'' {
+		return strings.ReplaceAll(a[1:len(a)-1], "''", "'")
+	}
+	return a
+}
+
+// judge says why a stdout or stderr step failed on what the lesson
+// printed there.
+func (st step) judge(stdout, stderr string) string {
+	text := stdout
+	if st.cmd == "stderr" {
+		text = stderr
+	}
+	re, err := regexp.Compile("(?m)" + st.pattern)
+	if err != nil {
+		return "this step failed"
+	}
+	switch n := len(re.FindAllString(text, -1)); {
+	case st.neg:
+		return fmt.Sprintf("unexpected match for `%s` found in %s: %s",
+			st.pattern, st.cmd, re.FindString(text))
+	case st.count >= 0:
+		return fmt.Sprintf("have %d matches for `%s`, want %d", n, st.pattern, st.count)
+	}
+	return fmt.Sprintf("no match for `%s` found in %s", st.pattern, st.cmd)
+}
+
+// runMistakes are the usual mistakes that a run of the lesson, and the
+// step that judged it, point to.
+func runMistakes(run *LessonRun, st step) []string {
+	crashed := strings.HasPrefix(run.Stderr, "panic: ") || strings.Contains(run.Stderr, "\npanic: ") ||
+		strings.HasPrefix(run.Stderr, "fatal error: ")
+	switch {
+	case run.Status == "signal: killed" ||
+		crashed && strings.Contains(run.Stderr, "out of memory") ||
+		crashed && strings.Contains(run.Stderr, "makeslice") ||
+		crashed && strings.Contains(run.Stderr, "out of range"):
+		return []string{"bounds"}
+	case st.cmd == "stdout" && st.neg && strings.Contains(st.pattern, "Received"):
+		return []string{"early"}
+	}
+	return nil
+}
+
+// fakeSent is what the last fake server that the lines start sends,
+// as the script writes it: 'TEXT', then 'MORE' ×COUNT; "" when there
+// is none, or REDIS_ADDR was set again since.
+func fakeSent(lines []string, backend string) string {
+	sent := ""
+	for _, l := range lines {
+		st := parseStep(l)
+		if !holds(l, backend) {
+			continue
+		}
+		switch {
+		case st.cmd == "env" && len(st.args) > 0 && strings.HasPrefix(st.args[0], "REDIS_ADDR="):
+			sent = ""
+		case st.cmd == "fake":
+			args := st.args
+			if len(args) > 1 && args[0] == "-drip" {
+				args = args[2:]
+			}
+			switch len(args) {
+			case 1:
+				sent = args[0]
+			case 3:
+				sent = args[0] + ", then " + args[1] + " ×" + args[2]
+			default:
+				sent = strings.Join(args, " ")
+			}
+		}
+	}
+	return sent
+}
+
+// holds says whether a script line's conditions hold on backend.
+func holds(line, backend string) bool {
+	for _, f := range quotedFields(line) {
+		c, ok := strings.CutPrefix(f, "[")
+		if !ok {
+			return true
+		}
+		c = strings.TrimSuffix(c, "]")
+		if not, ok := strings.CutPrefix(c, "!"); ok {
+			if not == backend {
+				return false
+			}
+		} else if c != backend {
+			return false
+		}
+	}
+	return true
 }
 
 // quotedFields splits a script line as testscript does: on blanks,
@@ -443,59 +641,8 @@ func said(stderr string) []string {
 	return ls[:min(3, len(ls))]
 }
 
-// stderrMistakes are the usual mistakes that what a lesson said on
-// stderr, and how it ended, point to.
-func stderrMistakes(why, stderr, status string) []string {
-	switch {
-	case strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "makeslice") ||
-		strings.Contains(stderr, "out of range") || status == "signal: killed":
-		return []string{"bounds"}
-	case strings.HasPrefix(why, "unexpected match for `Received`"):
-		return []string{"early"}
-	case strings.Contains(stderr, "expected a reply that starts with") &&
-		!strings.Contains(why, "stdout"):
-		return []string{"check-prefix"}
-	}
-	return nil
-}
-
 // redirect finds where a step sends the lesson's output: >sub.out.
 var redirect = regexp.MustCompile(`>\s*([\w.-]+)`)
-
-// lastStatus is how the last command that ran ended, as testscript
-// logged it: "exit status 1", "signal: interrupt".
-func lastStatus(log string) string {
-	i := strings.LastIndex(log, "\n[")
-	if i < 0 {
-		return ""
-	}
-	s, _, _ := strings.Cut(log[i+2:], "]")
-	if strings.HasPrefix(s, "exit status") || strings.HasPrefix(s, "signal") {
-		return s
-	}
-	return ""
-}
-
-// section is the text testscript logged under a heading such as
-// [stdout] for the last command.
-func section(log, heading string) string {
-	cmd := strings.LastIndex(log, "\n> ")
-	if cmd < 0 {
-		return ""
-	}
-	log = log[cmd:]
-	i := strings.Index(log, "\n"+heading+"\n")
-	if i < 0 {
-		return ""
-	}
-	s := log[i+len(heading)+2:]
-	for _, end := range []string{"\n[stdout]\n", "\n[stderr]\n", "\n[exit status", "\nFAIL: "} {
-		if j := strings.Index(s, end); j >= 0 {
-			s = s[:j+1]
-		}
-	}
-	return s
-}
 
 // recorder is a testscript.T that keeps what a failing script logs.
 type recorder struct {

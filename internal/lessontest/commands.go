@@ -66,7 +66,7 @@ func dial(ts *testscript.TestScript) net.Conn {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		ts.Check(err)
+		checkErr(ts, err)
 		c.SetDeadline(deadline)
 		return c
 	}
@@ -82,13 +82,13 @@ func do(ts *testscript.TestScript, cmds [][][]byte) [][]byte {
 		req = resp.AppendCommand(req, argv...)
 	}
 	_, err := c.Write(req)
-	ts.Check(err)
+	checkErr(ts, err)
 	r := bufio.NewReader(c)
 	replies := make([][]byte, len(cmds))
 	for i := range cmds {
 		replies[i], err = resp.ReadReply(r)
 		if err != nil {
-			ts.Fatalf("reading the reply to %q: %v", cmds[i], err)
+			fatalf(ts, "reading the reply to %q: %v", cmds[i], err)
 		}
 	}
 	return replies
@@ -97,7 +97,7 @@ func do(ts *testscript.TestScript, cmds [][][]byte) [][]byte {
 // redis CMD ARG... [; CMD ARG...]
 func cmdRedis(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: redis CMD ARG... [; CMD ARG...]")
+		fatalf(ts, "usage: redis CMD ARG... [; CMD ARG...]")
 	}
 	var cmds [][][]byte
 	var argv [][]byte
@@ -105,13 +105,13 @@ func cmdRedis(ts *testscript.TestScript, neg bool, args []string) {
 		switch {
 		case a == ";":
 			if len(argv) == 0 {
-				ts.Fatalf("redis: empty command")
+				fatalf(ts, "redis: empty command")
 			}
 			cmds = append(cmds, argv)
 			argv = nil
 		case strings.HasPrefix(a, "@"):
 			data, err := os.ReadFile(ts.MkAbs(a[1:]))
-			ts.Check(err)
+			checkErr(ts, err)
 			argv = append(argv, data)
 		default:
 			argv = append(argv, []byte(a))
@@ -126,10 +126,10 @@ func cmdRedis(ts *testscript.TestScript, neg bool, args []string) {
 // so a script waits for its subscribers before it publishes.
 func cmdWaitsub(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: waitsub CHANNEL N")
+		fatalf(ts, "usage: waitsub CHANNEL N")
 	}
 	n, err := strconv.Atoi(args[1])
-	ts.Check(err)
+	checkErr(ts, err)
 	want := fmt.Sprintf(":%d\r\n", n)
 	var reply []byte
 	waitUntil(ts, func() bool {
@@ -155,7 +155,7 @@ func waitUntil(ts *testscript.TestScript, ok func() bool, what func() string) {
 	for !ok() {
 		since := time.Since(start)
 		if since > bound {
-			ts.Fatalf(what(), "after "+bound.String())
+			fatalf(ts, what(), "after "+bound.String())
 		}
 		if quick {
 			n, open := s.wire.count()
@@ -163,13 +163,13 @@ func waitUntil(ts *testscript.TestScript, ok func() bool, what func() string) {
 			gone := exited(ts) && !ok()
 			switch {
 			case n == 0 && (since > neverConnected || gone):
-				ts.Fatalf(what(), fmt.Sprintf("after %v, and the lesson never connected to REDIS_ADDR", since.Round(time.Millisecond)))
+				fatalf(ts, what(), fmt.Sprintf("after %v, and the lesson never connected to REDIS_ADDR", since.Round(time.Millisecond)))
 			case n > 0 && open == 0 && closed.IsZero():
 				closed = time.Now()
 			case n > 0 && open == 0 && time.Since(closed) > neverConnected:
-				ts.Fatalf(what(), "after the lesson closed its connection")
+				fatalf(ts, what(), "after the lesson closed its connection")
 			case gone:
-				ts.Fatalf(what(), "after the lesson exited")
+				fatalf(ts, what(), "after the lesson exited")
 			}
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -194,7 +194,7 @@ func exited(ts *testscript.TestScript) bool {
 // clients see their connections close.
 func cmdStopredis(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
-		ts.Fatalf("usage: stopredis")
+		fatalf(ts, "usage: stopredis")
 	}
 	scriptOf(ts).stop()
 }
@@ -204,14 +204,14 @@ func cmdStopredis(ts *testscript.TestScript, neg bool, args []string) {
 // it accepts each one, for waitlines.
 func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) > 1 {
-		ts.Fatalf("usage: blackhole [FILE]")
+		fatalf(ts, "usage: blackhole [FILE]")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	ts.Check(err)
+	checkErr(ts, err)
 	var log *os.File
 	if len(args) == 1 {
 		log, err = os.Create(ts.MkAbs(args[0]))
-		ts.Check(err)
+		checkErr(ts, err)
 		ts.Defer(func() { log.Close() })
 	}
 	done := make(chan struct{})
@@ -250,7 +250,7 @@ func notListening(err error) bool {
 // a port picked before they start could be taken by then.
 func cmdWaitaddr(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: waitaddr FILE VAR")
+		fatalf(ts, "usage: waitaddr FILE VAR")
 	}
 	var data []byte
 	var addr []byte
@@ -272,10 +272,10 @@ var listening = regexp.MustCompile(`127\.0\.0\.1:[1-9][0-9]*`)
 // only once its workers are waiting for them.
 func cmdWaitblocked(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitblocked N")
+		fatalf(ts, "usage: waitblocked N")
 	}
 	n, err := strconv.Atoi(args[0])
-	ts.Check(err)
+	checkErr(ts, err)
 	want := fmt.Sprintf("\r\nblocked_clients:%d\r\n", n)
 	var info []byte
 	waitUntil(ts, func() bool {
@@ -291,13 +291,13 @@ func cmdWaitblocked(ts *testscript.TestScript, neg bool, args []string) {
 // it; the script stops it when it ends. [redis-server] scripts only.
 func cmdRedisserver(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
-		ts.Fatalf("usage: redisserver ARG...")
+		fatalf(ts, "usage: redisserver ARG...")
 	}
 	if scriptOf(ts).backend != realredis.Binary {
-		ts.Fatalf("redisserver: only in [redis-server] scripts")
+		fatalf(ts, "redisserver: only in [redis-server] scripts")
 	}
 	srv, err := realredis.Start(args...)
-	ts.Check(err)
+	checkErr(ts, err)
 	ts.Defer(srv.Stop)
 	ts.Setenv("REDIS_ADDR", srv.Addr)
 }
@@ -306,15 +306,15 @@ func cmdRedisserver(ts *testscript.TestScript, neg bool, args []string) {
 // CR, LF, NUL and quotes included.
 func cmdGen(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: gen FILE SIZE")
+		fatalf(ts, "usage: gen FILE SIZE")
 	}
 	size, err := strconv.Atoi(args[1])
-	ts.Check(err)
+	checkErr(ts, err)
 	data := make([]byte, size)
 	for i := range data {
 		data[i] = byte(i * 7) // 7 is odd: every value comes round
 	}
-	ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o666))
+	checkErr(ts, os.WriteFile(ts.MkAbs(args[0]), data, 0o666))
 }
 
 // writebytes FILE TEXT writes TEXT with Go's escapes (\r \n \x00 \" ...)
@@ -322,21 +322,21 @@ func cmdGen(ts *testscript.TestScript, neg bool, args []string) {
 // line breaks.
 func cmdWritebytes(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: writebytes FILE TEXT")
+		fatalf(ts, "usage: writebytes FILE TEXT")
 	}
 	data, err := strconv.Unquote(`"` + args[1] + `"`)
-	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(data), 0o666))
+	checkErr(ts, err)
+	checkErr(ts, os.WriteFile(ts.MkAbs(args[0]), []byte(data), 0o666))
 }
 
 // waitlines FILE N waits until a program running in the background has
 // written N lines to FILE, so that a script can act on what it printed.
 func cmdWaitlines(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: waitlines FILE N")
+		fatalf(ts, "usage: waitlines FILE N")
 	}
 	n, err := strconv.Atoi(args[1])
-	ts.Check(err)
+	checkErr(ts, err)
 	var data []byte
 	waitUntil(ts, func() bool {
 		data, _ = os.ReadFile(ts.MkAbs(args[0]))
@@ -352,12 +352,12 @@ func cmdWaitlines(ts *testscript.TestScript, neg bool, args []string) {
 // them, however they shared them.
 func cmdWaitcount(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 3 {
-		ts.Fatalf("usage: waitcount N REGEXP FILE...")
+		fatalf(ts, "usage: waitcount N REGEXP FILE...")
 	}
 	n, err := strconv.Atoi(args[0])
-	ts.Check(err)
+	checkErr(ts, err)
 	re, err := regexp.Compile("(?m)" + args[1])
-	ts.Check(err)
+	checkErr(ts, err)
 	got := 0
 	waitUntil(ts, func() bool {
 		got = 0
@@ -378,10 +378,10 @@ func cmdWaitcount(ts *testscript.TestScript, neg bool, args []string) {
 // messages too big, or too binary, to read well in a golden file.
 func cmdWantmsg(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 3 {
-		ts.Fatalf("usage: wantmsg FILE CHANNEL DATAFILE")
+		fatalf(ts, "usage: wantmsg FILE CHANNEL DATAFILE")
 	}
 	data, err := os.ReadFile(ts.MkAbs(args[2]))
-	ts.Check(err)
+	checkErr(ts, err)
 	frame := fmt.Sprintf("%q", fmt.Sprintf(
 		"*3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n",
 		len(args[1]), args[1], len(data), data))
@@ -391,7 +391,7 @@ func cmdWantmsg(ts *testscript.TestScript, neg bool, args []string) {
 		found = found || line == frame || line == "Received: "+frame
 	}
 	if found == neg {
-		ts.Fatalf("wantmsg: %s has no line for the %d-byte message of %s",
+		fatalf(ts, "wantmsg: %s has no line for the %d-byte message of %s",
 			args[0], len(data), args[2])
 	}
 }
@@ -400,10 +400,10 @@ func cmdWantmsg(ts *testscript.TestScript, neg bool, args []string) {
 // service manager would (testscript's kill knows only INT and KILL).
 func cmdSigterm(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
-		ts.Fatalf("usage: sigterm")
+		fatalf(ts, "usage: sigterm")
 	}
 	for _, c := range ts.BackgroundCmds() {
-		ts.Check(c.Process.Signal(syscall.SIGTERM))
+		checkErr(ts, c.Process.Signal(syscall.SIGTERM))
 	}
 }
 
@@ -412,16 +412,16 @@ func cmdSigterm(ts *testscript.TestScript, neg bool, args []string) {
 // line of FILE. It is subscribed when the command returns.
 func cmdSubscribe(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: subscribe CHANNEL FILE")
+		fatalf(ts, "usage: subscribe CHANNEL FILE")
 	}
 	f, err := os.Create(ts.MkAbs(args[1]))
-	ts.Check(err)
+	checkErr(ts, err)
 	c := dial(ts)
 	_, err = c.Write(resp.AppendCommand(nil, []byte("SUBSCRIBE"), []byte(args[0])))
-	ts.Check(err)
+	checkErr(ts, err)
 	r := bufio.NewReader(c)
 	reply, err := resp.ReadReply(r)
-	ts.Check(err)
+	checkErr(ts, err)
 	fmt.Fprintf(f, "%q\n", reply)
 	c.SetDeadline(time.Time{})
 	done := make(chan struct{})

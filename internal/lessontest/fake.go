@@ -20,25 +20,25 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 	var drip time.Duration
 	if len(args) > 1 && args[0] == "-drip" {
 		d, err := time.ParseDuration(args[1])
-		ts.Check(err)
+		checkErr(ts, err)
 		drip, args = d, args[2:]
 	}
 	if neg || len(args) != 1 && len(args) != 3 {
-		ts.Fatalf("usage: fake [-drip DURATION] TEXT [MORE COUNT]")
+		fatalf(ts, "usage: fake [-drip DURATION] TEXT [MORE COUNT]")
 	}
 	unquote := func(s string) []byte {
 		b, err := strconv.Unquote(`"` + s + `"`)
-		ts.Check(err)
+		checkErr(ts, err)
 		return []byte(b)
 	}
 	text, more, count := unquote(args[0]), []byte(nil), 0
 	if len(args) == 3 {
 		n, err := strconv.Atoi(args[2])
-		ts.Check(err)
+		checkErr(ts, err)
 		more, count = unquote(args[1]), n
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	ts.Check(err)
+	checkErr(ts, err)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

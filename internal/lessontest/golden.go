@@ -21,7 +21,7 @@ import (
 // that the wire confirms.
 func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: golden stdout|stderr|OUTFILE FILE")
+		fatalf(ts, "usage: golden stdout|stderr|OUTFILE FILE")
 	}
 	got, want := ts.ReadFile(args[0]), ts.ReadFile(args[1])
 	s := scriptOf(ts)
@@ -290,14 +290,14 @@ func lineOf(s string, start int) string {
 // updateArchive replaces file's contents inside the script's archive.
 func updateArchive(ts *testscript.TestScript, archive, file, data string) {
 	a, err := txtar.ParseFile(archive)
-	ts.Check(err)
+	checkErr(ts, err)
 	for i := range a.Files {
 		if a.Files[i].Name == file {
 			a.Files[i].Data = []byte(data)
-			ts.Check(os.WriteFile(archive, txtar.Format(a), 0o666))
+			checkErr(ts, os.WriteFile(archive, txtar.Format(a), 0o666))
 			ts.Logf("updated %s in %s", file, archive)
 			return
 		}
 	}
-	ts.Fatalf("golden: %s is not a file of %s", file, archive)
+	fatalf(ts, "golden: %s is not a file of %s", file, archive)
 }

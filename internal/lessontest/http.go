@@ -25,11 +25,11 @@ import (
 // lesson's test program a fifth longer to link, for one lesson.)
 func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 || len(args) > 3 {
-		ts.Fatalf("usage: http METHOD URL [BODY]")
+		fatalf(ts, "usage: http METHOD URL [BODY]")
 	}
 	u, err := url.Parse(args[1])
 	if err != nil || u.Scheme != "http" || u.Host == "" {
-		ts.Fatalf("http: %q is not an http://host:port/path URL", args[1])
+		fatalf(ts, "http: %q is not an http://host:port/path URL", args[1])
 	}
 	var c net.Conn
 	waitUntil(ts, func() bool {
@@ -38,14 +38,14 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	}, func() string {
 		return "http: nothing listens at " + args[1] + " %s"
 	})
-	ts.Check(err)
+	checkErr(ts, err)
 	body := ""
 	if len(args) == 3 {
 		body = args[2]
 	}
 	status, reply, err := httpExchange(c, args[0], u, body, len(args) == 3)
 	if err != nil {
-		ts.Fatalf("http: %s %s: %v", args[0], args[1], err)
+		fatalf(ts, "http: %s %s: %v", args[0], args[1], err)
 	}
 	out := fmt.Sprintf("%d %s", status, reply)
 	if !strings.HasSuffix(out, "\n") {
@@ -53,7 +53,7 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	fmt.Fprint(ts.Stdout(), out)
 	if failed := status >= 400; failed != neg {
-		ts.Fatalf("http: status %d", status)
+		fatalf(ts, "http: status %d", status)
 	}
 }
 

@@ -98,6 +98,7 @@ func Lesson(m *testing.M, main func()) {
 // Main registers a program's main function as the command name for
 // scripts, then runs the tests. Lessons use Lesson.
 func Main(m *testing.M, name string, main func()) {
+	Recorder()
 	lesson = name
 	testscript.Main(m, map[string]func(){name: main})
 }
@@ -185,6 +186,12 @@ type script struct {
 	tap     string   // the tap's address, REDIS_ADDR at the start
 	wire    *wire    // what crossed the tap
 	caught  *Failure // what made the script fail, when a command explained it
+
+	// What a Check run records as the script goes (see mark):
+	why      string // the message of the command of its own that failed
+	done     int    // the line of the script that last completed
+	out, err string // stdout and stderr, as that line left them
+	runs     string // the folder where the lesson's runs are recorded
 }
 
 type scriptKey struct{}

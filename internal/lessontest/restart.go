@@ -37,7 +37,7 @@ var (
 // anything connects.
 func cmdCanrestart(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
-		ts.Fatalf("usage: canrestart")
+		fatalf(ts, "usage: canrestart")
 	}
 	s := scriptOf(ts)
 	rs := &restarter{addr: "127.0.0.1:0"}
@@ -74,18 +74,18 @@ func (rs *restarter) stopAll() {
 // fast it comes back.
 func cmdStartredis(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
-		ts.Fatalf("usage: startredis")
+		fatalf(ts, "usage: startredis")
 	}
 	s, rs := restarterOf(ts)
 	if rs.stop != nil {
-		ts.Fatalf("startredis: the server is running: stopredis first")
+		fatalf(ts, "startredis: the server is running: stopredis first")
 	}
 	for _, b := range backends {
 		if b.name != s.backend {
 			continue
 		}
 		addr, stop, err := b.start()
-		ts.Check(err)
+		checkErr(ts, err)
 		stop = sync.OnceFunc(stop)
 		ts.Defer(stop)
 		s.server = addr
@@ -93,21 +93,21 @@ func cmdStartredis(ts *testscript.TestScript, neg bool, args []string) {
 		s.stop = rs.stopAll
 		return
 	}
-	ts.Fatalf("startredis: no backend %q", s.backend)
+	fatalf(ts, "startredis: no backend %q", s.backend)
 }
 
 // openredis opens REDIS_ADDR again, in front of the server that
 // startredis started.
 func cmdOpenredis(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
-		ts.Fatalf("usage: openredis")
+		fatalf(ts, "usage: openredis")
 	}
 	s, rs := restarterOf(ts)
 	switch {
 	case rs.stop == nil:
-		ts.Fatalf("openredis: no server: startredis first")
+		fatalf(ts, "openredis: no server: startredis first")
 	case rs.tap != nil:
-		ts.Fatalf("openredis: REDIS_ADDR is open already")
+		fatalf(ts, "openredis: REDIS_ADDR is open already")
 	}
 	rs.open(ts, s)
 }
@@ -118,7 +118,7 @@ func restarterOf(ts *testscript.TestScript) (*script, *restarter) {
 	rs := restarters[s]
 	restartersMu.Unlock()
 	if rs == nil {
-		ts.Fatalf("the script must begin with canrestart")
+		fatalf(ts, "the script must begin with canrestart")
 	}
 	return s, rs
 }
@@ -142,7 +142,7 @@ func (rs *restarter) open(ts *testscript.TestScript, s *script) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		ts.Check(err)
+		checkErr(ts, err)
 		rs.tap = tap
 		return
 	}
@@ -161,10 +161,10 @@ func (rs *restarter) close() {
 // connection.
 func cmdPerconn(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: perconn FILE REGEXP")
+		fatalf(ts, "usage: perconn FILE REGEXP")
 	}
 	re, err := regexp.Compile(args[1])
-	ts.Check(err)
+	checkErr(ts, err)
 	var parts []string
 	for line := range strings.Lines(ts.ReadFile(args[0])) {
 		if re.MatchString(strings.TrimSuffix(line, "\n")) || parts == nil {
@@ -174,6 +174,6 @@ func cmdPerconn(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	for i, p := range parts {
 		name := fmt.Sprintf("%s.%d", args[0], i+1)
-		ts.Check(os.WriteFile(ts.MkAbs(name), []byte(p), 0o666))
+		checkErr(ts, os.WriteFile(ts.MkAbs(name), []byte(p), 0o666))
 	}
 }

@@ -27,9 +27,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"redis-by-hand/internal/lessontest"
 )
 
 func main() {
+	// make check runs each lesson through this program, which records
+	// the run (internal/lessontest): that comes first.
+	lessontest.Recorder()
 	fs := flag.NewFlagSet("workshop", flag.ExitOnError)
 	restore := fs.Bool("restore", false, "bring back the reference solutions (make solutions)")
 	force := fs.Bool("force", false, "make the exercises again, even over your work "+

@@ -219,6 +219,7 @@ func read(t *testing.T, path string) []byte {
 // script of every reference on both backends; here it is enough that
 // each exercise fails its story and each reference passes it.
 func TestMain(m *testing.M) {
+	lessontest.Recorder()
 	withServer = false
 	storyOnly = true
 	os.Exit(m.Run())
