@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"redis-by-hand/internal/lessontest"
 	"redis-by-hand/internal/resp"
@@ -38,6 +40,7 @@ func concurrentRequests(t *testing.T, server string) {
 
 	const n = 100
 	got := make([]int, 2*n)
+	answers := make([]string, 2*n) // each request, and what came back
 	errs := make(chan error, 2*n)
 	var wg sync.WaitGroup
 	for i := range 2 * n {
@@ -46,17 +49,21 @@ func concurrentRequests(t *testing.T, server string) {
 			key = fmt.Sprintf("own-%d", i)
 		}
 		wg.Go(func() {
+			req := fmt.Sprintf(`{"key": %q}`, key)
 			res, err := http.Post(srv.URL+"/somethings", "application/json",
-				strings.NewReader(fmt.Sprintf(`{"key": %q}`, key)))
+				strings.NewReader(req))
 			if err != nil {
 				errs <- err
 				return
 			}
 			defer res.Body.Close()
+			data, err := io.ReadAll(res.Body)
+			answer := fmt.Sprintf("%d %s", res.StatusCode, bytes.TrimSpace(data))
+			answers[i] = fmt.Sprintf("POST /somethings %s answered %s", req, answer)
 			var body struct{ Hits int }
-			if err := json.NewDecoder(res.Body).Decode(&body); err != nil ||
+			if err != nil || json.Unmarshal(data, &body) != nil ||
 				res.StatusCode != http.StatusOK {
-				errs <- fmt.Errorf("%s: status %d, %v", key, res.StatusCode, err)
+				errs <- fmt.Errorf("%s, want 200 {\"hits\": N}", answers[i])
 				return
 			}
 			got[i] = body.Hits
@@ -75,7 +82,7 @@ func concurrentRequests(t *testing.T, server string) {
 	}
 	for i, h := range got[n:] {
 		if h != 1 {
-			t.Errorf("the request for own-%d got %d, want 1", n+i, h)
+			t.Errorf("%s, want {\"hits\": 1}", answers[n+i])
 		}
 	}
 
@@ -91,5 +98,71 @@ func concurrentRequests(t *testing.T, server string) {
 	reply, err := resp.ReadReply(bufio.NewReader(c))
 	if want := "$3\r\n100\r\n"; err != nil || string(reply) != want {
 		t.Errorf("GET ttt: %q, %v; want %q", reply, err, want)
+	}
+}
+
+// TestRequestsTakeTurns: requests at once share the one connection by
+// turns. A fake Redis answers each INCR after a pause, and no other
+// command may arrive in it: while a request waits for its reply, it
+// holds the connection. (Without the mutex, one request would write
+// its INCR while another waits, and the replies would go to whoever
+// reads first.) The verdict is a command that came early, not the
+// time: the pause only gives a wrong lesson the chance to show.
+func TestRequestsTakeTurns(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	early := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		for {
+			cmd, err := resp.ReadReply(r)
+			if err != nil {
+				return
+			}
+			c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+			if _, err := r.Peek(1); err == nil {
+				next, _ := r.Peek(r.Buffered())
+				select {
+				case early <- fmt.Sprintf("sent %q, then %q before its reply came", cmd, next):
+				default:
+				}
+			}
+			c.SetReadDeadline(time.Time{})
+			if _, err := c.Write([]byte(":1\r\n")); err != nil {
+				return
+			}
+		}
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	addr = ln.Addr().String()
+	srv := httptest.NewServer(somethings(hits(conn, bufio.NewReader(conn), io.Discard)))
+	defer srv.Close()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			res, err := http.Post(srv.URL+"/somethings", "application/json",
+				strings.NewReader(fmt.Sprintf(`{"key": "k%d"}`, i)))
+			if err == nil {
+				res.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case e := <-early:
+		t.Fatalf("two requests used the connection at once: %s", e)
+	default:
 	}
 }

@@ -1,6 +1,7 @@
 package lessontest
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"os"
@@ -28,6 +29,16 @@ func (s *script) fail(ts *testscript.TestScript, f *Failure, cmd string) {
 	if h, err := ReadHints(filepath.Dir(s.dir)); err == nil {
 		f.hints = h.Text
 	}
+	// What the lesson said on stderr, and how it ended, when it said
+	// anything: its last run that has ended.
+	if runs := readRuns(s.runs); s.runs != "" && len(runs) > 0 {
+		run := runs[len(runs)-1]
+		if f.Said = said(run.Stderr); len(f.Said) > 0 {
+			f.Status = cmp.Or(run.Status, "exit status 0")
+		}
+		f.Mistakes = append(runMistakes(run, step{}, s.wire), f.Mistakes...)
+	}
+	f.Mistakes = append(f.Mistakes, scriptHints(filepath.Join(s.dir, ts.Name()+".txtar"))...)
 	s.caught = f
 	fatalf(ts, "%s", f.Message())
 }
@@ -214,6 +225,7 @@ func cmdMark(ts *testscript.TestScript, neg bool, args []string) {
 	s := scriptOf(ts)
 	s.done, _ = strconv.Atoi(args[0])
 	s.out, s.err = ts.ReadFile("stdout"), ts.ReadFile("stderr")
+	s.gone = exited(ts)
 }
 
 // fatalf fails a script from one of the harness's commands, and keeps
@@ -221,6 +233,7 @@ func cmdMark(ts *testscript.TestScript, neg bool, args []string) {
 func fatalf(ts *testscript.TestScript, format string, args ...any) {
 	if s, ok := ts.Value(scriptKey{}).(*script); ok {
 		s.why = fmt.Sprintf(format, args...)
+		s.gone = s.gone || exited(ts)
 	}
 	ts.Fatalf(format, args...)
 }
@@ -351,6 +364,17 @@ func (s *script) explain(path, backend, work string, runs []*LessonRun) *Failure
 	var run *LessonRun
 	if len(runs) > 0 {
 		run = runs[len(runs)-1]
+		for i := f.Line - 1; i >= 0; i-- {
+			if isRun(lines[i]) {
+				run.Background = strings.HasSuffix(strings.TrimSpace(lines[i]), "&")
+				// It had exited before the step that failed: any
+				// signal came after, as the script was cleaned up.
+				if run.Background && s.gone {
+					run.Signal = ""
+				}
+				break
+			}
+		}
 	}
 	f.Sent = fakeSent(lines[:f.Line], backend)
 	switch {
@@ -375,10 +399,15 @@ func (s *script) explain(path, backend, work string, runs []*LessonRun) *Failure
 				f.Status = "exit status 0"
 			}
 		}
-		f.Mistakes = runMistakes(run, st)
+	}
+	// The mistakes the run shows; then those the script names, which
+	// come last, after any a comparison finds.
+	var ms []string
+	if run != nil {
+		ms = runMistakes(run, st, s.wire)
 	}
 	if strings.Contains(s.why, "never connected") {
-		f.Mistakes = []string{"connect"}
+		ms = []string{"connect"}
 	}
 	// A run that should have failed on what the server sent, and did
 	// not: the reply was printed and never judged.
@@ -388,11 +417,13 @@ func (s *script) explain(path, backend, work string, runs []*LessonRun) *Failure
 				break
 			}
 			if strings.Contains(l, "refused the command") || strings.Contains(l, "starts with") {
-				f.Mistakes = append(f.Mistakes, "check")
+				ms = append(ms, "check")
 				break
 			}
 		}
 	}
+	hints := scriptHints(path)
+	f.Mistakes = append(slices.Clone(ms), hints...)
 	// The step that ran the lesson, and where its output went.
 	at := f.Line - 1
 	for at >= 0 && !isRun(lines[at]) {
@@ -442,12 +473,34 @@ func (s *script) explain(path, backend, work string, runs []*LessonRun) *Failure
 			if f.Line != at+1 {
 				c.Detail = "then " + strings.TrimSuffix(f.Detail, ":")
 			}
-			c.Mistakes = append(c.Mistakes, f.Mistakes...)
+			// What the run shows comes first; a missing last line
+			// is no mistake of its own when the run ended early.
+			if run != nil && (run.Failed() || slices.Contains(ms, "exited")) {
+				c.Mistakes = slices.DeleteFunc(c.Mistakes, func(m string) bool { return m == "close" })
+			}
+			c.Mistakes = append(append(ms, c.Mistakes...), hints...)
 			c.Header = fmt.Sprintf("%s differs from %s", out, fs[2])
 			return c
 		}
 	}
 	return f
+}
+
+// scriptHints are the mistakes that a script names for any failure
+// of its own, in lines "# hint: MISTAKE": what it was written to
+// catch, when nothing more telling is found.
+func scriptHints(path string) []string {
+	a, err := txtar.ParseFile(path)
+	if err != nil {
+		return nil
+	}
+	var ms []string
+	for line := range strings.Lines(string(a.Comment)) {
+		if m, ok := strings.CutPrefix(strings.TrimSpace(line), "# hint:"); ok {
+			ms = append(ms, strings.Fields(m)...)
+		}
+	}
+	return ms
 }
 
 // A step is a script line, in parts.
@@ -515,19 +568,32 @@ func (st step) judge(stdout, stderr string) string {
 	return fmt.Sprintf("no match for `%s` found in %s", st.pattern, st.cmd)
 }
 
-// runMistakes are the usual mistakes that a run of the lesson, and the
-// step that judged it, point to.
-func runMistakes(run *LessonRun, st step) []string {
+// runMistakes are the usual mistakes that a run of the lesson, the
+// step that judged it, and the bytes it received point to.
+func runMistakes(run *LessonRun, st step, w *wire) []string {
 	crashed := strings.HasPrefix(run.Stderr, "panic: ") || strings.Contains(run.Stderr, "\npanic: ") ||
 		strings.HasPrefix(run.Stderr, "fatal error: ")
 	switch {
 	case run.Status == "signal: killed" ||
 		crashed && strings.Contains(run.Stderr, "out of memory") ||
 		crashed && strings.Contains(run.Stderr, "makeslice") ||
-		crashed && strings.Contains(run.Stderr, "out of range"):
+		crashed && strings.Contains(run.Stderr, "out of range") && strings.Contains(run.Stderr, "readReply"):
 		return []string{"bounds"}
+	case crashed:
+		return []string{"crash"}
 	case st.cmd == "stdout" && st.neg && strings.Contains(st.pattern, "Received"):
 		return []string{"early"}
+	case run.Background && !run.Failed() && run.Signal == "":
+		return []string{"exited"}
+	}
+	// It quotes, on stderr, the data of a bulk string it received,
+	// with its \r\n: it read that data as a line.
+	if run.Failed() && w != nil {
+		for _, data := range w.bulkData() {
+			if strings.Contains(run.Stderr, strconv.Quote(data)) {
+				return []string{"bulk-line"}
+			}
+		}
 	}
 	return nil
 }

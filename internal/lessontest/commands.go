@@ -49,6 +49,19 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"startredis":  cmdStartredis,
 	"openredis":   cmdOpenredis,
 	"perconn":     cmdPerconn,
+	"silence":     cmdSilence,
+}
+
+// silence DURATION lets DURATION pass: a subscriber must outlive a
+// silence longer than its REDIS_TIMEOUT. What the lesson prints after
+// it is the verdict, not the time.
+func cmdSilence(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		fatalf(ts, "usage: silence DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	checkErr(ts, err)
+	time.Sleep(d)
 }
 
 // dial connects to the script's REDIS_ADDR, waiting for a server that

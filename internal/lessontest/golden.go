@@ -253,6 +253,16 @@ func window(want, got string, col int) (string, string, int) {
 	return cut(w), cut(g), col
 }
 
+// UseHints gives f the hints of the lesson in dir
+// (testdata/hints.txt), for a failure found outside Check.
+func (f *Failure) UseHints(dir string) error {
+	h, err := ReadHints(dir)
+	if err == nil {
+		f.hints = h.Text
+	}
+	return err
+}
+
 // pick is the one mistake make check explains: the first that the
 // lesson has a hint for, or else the first.
 func (f *Failure) pick() string {
@@ -268,7 +278,11 @@ func (f *Failure) hint(m string) string {
 	if h, ok := f.hints[m]; ok {
 		return h
 	}
-	return Mistakes[m]
+	if h, ok := Mistakes[m]; ok {
+		return h
+	}
+	// A test without a hint of its own.
+	return Mistakes["gotest"]
 }
 
 // lineAt is the line that starts at start, or a note that there is none.

@@ -53,6 +53,10 @@
 //	openredis                        let REDIS_ADDR reach it again
 //	perconn FILE REGEXP              cut FILE into FILE.1, FILE.2... at
 //	                                 each matching line, one per connection
+//	silence DURATION                 let DURATION pass with nothing sent:
+//	                                 the condition a script tests (a wait
+//	                                 longer than REDIS_TIMEOUT), never
+//	                                 its verdict
 //
 // and the conditions [sandbox] and [redis-server]. Scripts that run the
 // go command (the demo) also see REPO, the repository's root, and the
@@ -191,6 +195,7 @@ type script struct {
 	why      string // the message of the command of its own that failed
 	done     int    // the line of the script that last completed
 	out, err string // stdout and stderr, as that line left them
+	gone     bool   // whether the programs in the background had exited then
 	runs     string // the folder where the lesson's runs are recorded
 }
 

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -23,8 +24,12 @@ type LessonRun struct {
 	Args   []string  // the lesson's arguments, after its name
 	Start  time.Time // when it started
 	Status string    // "" for exit status 0, else "exit status 1", "signal: killed"...
-	Stdout string    // what it printed, up to maxRecorded bytes of each
-	Stderr string
+	Signal string    // the signal it was sent (Ctrl-C...), if any
+	// Background is set by Check for a run that its script started
+	// in the background (&name&): one that waits for what comes.
+	Background bool   `json:"-"`
+	Stdout     string // what it printed, up to maxRecorded bytes of each
+	Stderr     string
 }
 
 // Failed says whether the run ended with anything but exit status 0.
@@ -81,6 +86,8 @@ func record(name, skip, runs string) int {
 	cmd.Stdout = io.MultiWriter(os.Stdout, &stdout)
 	cmd.Stderr = io.MultiWriter(os.Stderr, &stderr)
 	// Ctrl-C, SIGTERM: they are for the lesson.
+	var mu sync.Mutex
+	signalled := ""
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	if err := cmd.Start(); err != nil {
@@ -89,12 +96,18 @@ func record(name, skip, runs string) int {
 	}
 	go func() {
 		for s := range sigs {
+			mu.Lock()
+			signalled = s.String()
+			mu.Unlock()
 			cmd.Process.Signal(s)
 		}
 	}()
 	err = cmd.Wait()
 	signal.Stop(sigs)
 	run.Stdout, run.Stderr = stdout.String(), stderr.String()
+	mu.Lock()
+	run.Signal = signalled
+	mu.Unlock()
 	code := 0
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {

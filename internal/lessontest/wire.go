@@ -2,6 +2,7 @@ package lessontest
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -184,3 +185,22 @@ func (w *wire) record(out string) string {
 	return fmt.Sprintf("on the wire: sent %q\n             received %q\n",
 		best.sent, best.received)
 }
+
+// bulkData is the data of each bulk string the connections received,
+// with the \r\n after it.
+func (w *wire) bulkData() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, c := range w.conns {
+		for _, m := range bulk.FindAllSubmatchIndex(c.received, -1) {
+			n, err := strconv.Atoi(string(c.received[m[2]:m[3]]))
+			if end := m[1] + n + 2; err == nil && n > 0 && end <= len(c.received) {
+				out = append(out, string(c.received[m[1]:end]))
+			}
+		}
+	}
+	return out
+}
+
+var bulk = regexp.MustCompile(`\$(\d{1,8})\r\n`)

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"redis-by-hand/internal/lessonbin"
@@ -142,9 +145,112 @@ func checkLesson(root, name string, withServer bool, built func() (string, strin
 		return nil, fmt.Errorf("building %s: %v", name, err)
 	} else if f, err = lessontest.Check(dir, bin, withServer, storyOnly); err != nil {
 		return nil, err
+	} else if f == nil && !storyOnly {
+		// The scripts pass: the lesson's Go tests judge the rest
+		// (hostile replies, bounds, requests at once).
+		if f, err = goTests(root, name); err != nil {
+			return nil, err
+		}
 	}
 	results[key] = f
 	return f, nil
+}
+
+// goTests runs the Go tests of a lesson, if it has any besides
+// main_test.go (which runs the scripts, as Check did), and returns
+// the first that failed, with what it logged. go test caches what
+// passed: a lesson whose files did not change is not tested again.
+func goTests(root, name string) (*lessontest.Failure, error) {
+	tests, _ := filepath.Glob(filepath.Join(root, name, "*_test.go"))
+	if len(tests) <= 1 {
+		return nil, nil
+	}
+	cmd := exec.Command("go", "test", "-json", "-skip", "^TestScripts$", "./"+name)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		return nil, fmt.Errorf("go test ./%s: %v", name, err)
+	}
+	f := testFailure(name, out)
+	if f != nil {
+		if err := f.UseHints(filepath.Join(root, name)); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// testFailure reads go test -json's events: the first test that
+// failed, and the lines it logged; or the build's errors.
+func testFailure(name string, events []byte) *lessontest.Failure {
+	type event struct{ Action, Test, Output string }
+	logs := map[string][]string{}
+	var failed, running []string
+	var build []string
+	pkgFailed := false
+	dec := json.NewDecoder(bytes.NewReader(events))
+	for {
+		var e event
+		if dec.Decode(&e) != nil {
+			break
+		}
+		top, _, _ := strings.Cut(e.Test, "/")
+		switch {
+		case e.Action == "build-output":
+			build = append(build, e.Output)
+		case e.Action == "run" && e.Test == top:
+			running = append(running, top)
+		case (e.Action == "pass" || e.Action == "skip") && e.Test == top:
+			running = slices.DeleteFunc(running, func(t string) bool { return t == top })
+		case e.Action == "output":
+			line := strings.TrimRight(e.Output, "\n")
+			t := strings.TrimSpace(line)
+			if t != "" && !strings.HasPrefix(t, "=== ") && !strings.HasPrefix(t, "--- ") &&
+				t != "FAIL" && !strings.HasPrefix(t, "FAIL\t") && !strings.HasPrefix(t, "exit status ") {
+				logs[top] = append(logs[top], clipLine(t))
+			}
+		case e.Action == "fail" && e.Test == "":
+			pkgFailed = true
+		case e.Action == "fail" && !slices.Contains(failed, top):
+			failed = append(failed, top)
+		}
+	}
+	// A test binary that exited in the middle of a test (the lesson
+	// called fail): the test that was running is the one.
+	if len(failed) == 0 && pkgFailed && len(running) > 0 {
+		failed = running[len(running)-1:]
+		logs[failed[0]] = append(logs[failed[0]], logs[""]...)
+	}
+	if len(failed) == 0 {
+		if len(build) > 0 {
+			return buildFailure(name, strings.Join(build, ""))
+		}
+		if pkgFailed {
+			return &lessontest.Failure{Lesson: name, Step: "go test ./" + name,
+				Mistakes: []string{"gotest"}, Detail: strings.Join(logs[""], "\n")}
+		}
+		return nil
+	}
+	t := failed[0]
+	ls := logs[t]
+	if len(ls) > 6 {
+		ls = append(ls[:6], "...")
+	}
+	return &lessontest.Failure{
+		Lesson:   name,
+		Step:     fmt.Sprintf("go test ./%s -run '^%s$'", name, t),
+		Mistakes: []string{t, "gotest"},
+		Detail:   t + " failed:\n  | " + strings.Join(ls, "\n  | "),
+	}
+}
+
+// clipLine cuts a line of a test's output to about 160 columns.
+func clipLine(s string) string {
+	if r := []rune(s); len(r) > 160 {
+		return string(r[:160]) + "..."
+	}
+	return s
 }
 
 // startBuild builds a lesson in the background; the function it

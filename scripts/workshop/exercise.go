@@ -553,7 +553,7 @@ func firstValueUse(f *ast.File, pkg string) string {
 					if p.Type == sel {
 						use = text + "{}"
 					}
-				case *ast.CallExpr, *ast.AssignStmt, *ast.IndexExpr,
+				case *ast.CallExpr, *ast.AssignStmt, *ast.IndexExpr, *ast.SliceExpr,
 					*ast.BinaryExpr, *ast.ReturnStmt, *ast.ValueSpec:
 					if vs, ok := p.(*ast.ValueSpec); !ok || vs.Type != sel {
 						use = text

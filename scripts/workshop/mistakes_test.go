@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The usual mistakes of a workshop, each made on purpose in a lesson
+// that is otherwise the reference: make check NN must fail on it and
+// name it in its hint.
+var mistakes = []struct {
+	name, lesson string
+	edits        [][2]string // old, new: each must apply
+	hint         string      // what the hint must say
+}{
+	{"PING\\r\\n instead of ping\\n", "01-ping",
+		[][2]string{{`msg := "ping\n"`, `msg := "PING\r\n"`}},
+		`the blog's first message is exactly "ping\n"`},
+	{"no inlineArg", "02-incr",
+		[][2]string{{`key = inlineArg("key", os.Args[1])`, `key = os.Args[1]`}},
+		"Take it with key = inlineArg(\"key\", os.Args[1])"},
+	{"os.Args[1] without an argument", "02-incr",
+		[][2]string{{"if len(os.Args) > 1 {\n\t\tkey = inlineArg(\"key\", os.Args[1])\n\t}",
+			`key = inlineArg("key", os.Args[1])`}},
+		"os.Args[1] exists only when an argument is given"},
+	{"no SetDeadline(time.Time{}) after the confirmation", "03-subscribe",
+		[][2]string{{"\t\tconn.SetDeadline(time.Time{})\n", ""},
+			{"const maxReply", "var _ = time.Now\n\nconst maxReply"}},
+		"the subscriber gave up during a silence"},
+	{"one read instead of a loop", "03-subscribe",
+		[][2]string{{"\tfor {\n\t\treply, err := readReply(r)", "\tfor range 1 {\n\t\treply, err := readReply(r)"}},
+		"a subscriber reads in a loop"},
+	{"a bulk string's data read with readLine", "03-subscribe",
+		[][2]string{{"data := make([]byte, n+2)\n\t\t\tk, err := io.ReadFull(r, data)",
+			"line, err := readLine(r)\n\t\t\tdata := []byte(line)\n\t\t\tk := len(data)"},
+			{"const maxReply", "var _ = io.EOF\n\nconst maxReply"}},
+		"readReply read a bulk string's data with readLine"},
+	{"lengths in characters (utf8.RuneCountInString)", "04-publish",
+		[][2]string{{`len(a), a)`, `utf8.RuneCountInString(a), a)`},
+			{"\t\"strings\"\n)", "\t\"strings\"\n\t\"unicode/utf8\"\n)"}},
+		"a bulk string's length counts bytes"},
+	{"no $len before a bulk string", "04-publish",
+		[][2]string{{`"$%d\r\n%s\r\n", len(a), a)`, `"%s\r\n", a)`}},
+		"Without the $<length> line"},
+	{"stdin trimmed", "04-publish",
+		[][2]string{{`message = string(data)`, `message = strings.TrimSpace(string(data))`}},
+		"the message is every byte of standard input"},
+	{"the whole batch written before any reply is read, no deadline renewal", "05-pipeline",
+		[][2]string{{"go send(conn, all)", "send(conn, all)"},
+			{"\tconn.SetDeadline(time.Now().Add(timeout))\n\treply, err", "\treply, err"}},
+		"read the pipelined replies while the batch is being written"},
+	{"no mutex", "06-hits",
+		[][2]string{{"\t\tmu.Lock()\n\t\tdefer mu.Unlock()\n", ""},
+			{"var mu sync.Mutex", "var mu sync.Mutex\n\t_ = &mu"}},
+		"while it holds the mutex"},
+}
+
+// TestMistakesNamed makes each mistake in a copy of the repository and
+// runs make check on its lesson, with every script and Go test.
+func TestMistakesNamed(t *testing.T) {
+	root := copyRepo(t)
+	storyOnly = false
+	defer func() { storyOnly = true }()
+	for _, m := range mistakes {
+		t.Run(m.name, func(t *testing.T) {
+			path := filepath.Join(root, m.lesson, "main.go")
+			ref := read(t, path)
+			src := string(ref)
+			for _, e := range m.edits {
+				if !strings.Contains(src, e[0]) {
+					t.Fatalf("%s/main.go has no %q: update the mistake", m.lesson, e[0])
+				}
+				src = strings.Replace(src, e[0], e[1], 1)
+			}
+			if err := os.WriteFile(path, []byte(src), 0o666); err != nil {
+				t.Fatal(err)
+			}
+			defer os.WriteFile(path, ref, 0o666)
+			var out bytes.Buffer
+			ok, err := check(&out, root, []string{m.lesson[:2]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out.String()
+			t.Logf("make check %s:\n%s", m.lesson[:2], got)
+			hint := strings.Join(strings.Fields(m.hint), " ")
+			switch {
+			case ok:
+				t.Errorf("make check %s passes with this mistake", m.lesson[:2])
+			case !strings.Contains(got, "✗ "+m.lesson):
+				t.Errorf("make check %s does not fail %s", m.lesson[:2], m.lesson)
+			case !strings.Contains(got, "\nhint: ") || !strings.Contains(got, hint):
+				t.Errorf("make check %s does not give the hint that says %q", m.lesson[:2], hint)
+			}
+		})
+	}
+}
