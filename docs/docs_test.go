@@ -37,6 +37,7 @@ type block struct {
 	lang   string // after the opening fence
 	marker string // the marker comment's text, or ""
 	body   string
+	folded bool // inside <details>
 }
 
 func pages(t *testing.T) []string {
@@ -47,6 +48,9 @@ func pages(t *testing.T) []string {
 	}
 	return append(ps, filepath.Join(root, "README.md"))
 }
+
+// lessonPage is the name of a lesson's page.
+var lessonPage = regexp.MustCompile(`^[0-9][0-9]-.*\.md$`)
 
 var markerRE = regexp.MustCompile(`^<!-- (transcript|excerpt): (.+) -->$`)
 
@@ -65,6 +69,7 @@ func blocks(t *testing.T, page string) []block {
 		n    int
 	)
 	indent := ""
+	folded := 0 // how many <details> the line is in
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		n++
@@ -75,7 +80,7 @@ func blocks(t *testing.T, page string) []block {
 		switch {
 		case cur == nil && strings.HasPrefix(trimmed, "```"):
 			indent = line[:len(line)-len(trimmed)]
-			cur = &block{page: page, line: n, lang: strings.TrimPrefix(trimmed, "```")}
+			cur = &block{page: page, line: n, lang: strings.TrimPrefix(trimmed, "```"), folded: folded > 0}
 			if markerRE.MatchString(strings.TrimSpace(prev)) {
 				cur.marker = strings.TrimSpace(prev)
 			}
@@ -84,6 +89,10 @@ func blocks(t *testing.T, page string) []block {
 			cur = nil
 		case cur != nil:
 			cur.body += strings.TrimPrefix(line, indent) + "\n"
+		case trimmed == "<details>":
+			folded++
+		case trimmed == "</details>":
+			folded--
 		}
 		if strings.TrimSpace(line) != "" {
 			prev = line
@@ -108,6 +117,12 @@ func TestBlocks(t *testing.T) {
 					t.Errorf("%s: transcript with no transcript marker", where)
 				}
 				continue
+			}
+			// A lesson's page folds its code: a workshop reads the
+			// page beside the exercise, not the answer.
+			if b.lang == "go" && !b.folded && lessonPage.MatchString(filepath.Base(b.page)) {
+				t.Errorf("%s: Go code outside <details>: fold it, as the "+
+					"page's other code is, so that the page does not give the exercise away", where)
 			}
 			checked++
 			m := markerRE.FindStringSubmatch(b.marker)
