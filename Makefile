@@ -13,7 +13,7 @@ EXE         := $(if $(filter Windows_NT,$(OS)),.exe,)
 TESTFLAGS   := -p 8 -parallel 8
 
 .DEFAULT_GOAL := help
-.PHONY: help demo redis tap telnet test stress lint golden clean workshop check solutions bench compare
+.PHONY: help demo redis tap telnet test stress lint golden clean workshop check watch preflight solutions bench compare
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,8 +69,8 @@ lint: ## gofmt, go vet (also for windows and darwin) and staticcheck must all be
 	go run $(STATICCHECK) ./...
 	cd compare && go vet ./... && go run $(STATICCHECK) ./...
 
-# make check 03: the words after check name the lessons to check.
-ifeq (check,$(firstword $(MAKECMDGOALS)))
+# make check 03: the words after check (or watch) name the lessons.
+ifneq (,$(filter check watch,$(firstword $(MAKECMDGOALS))))
 CHECK_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
 $(eval $(CHECK_ARGS):;@:)
 endif
@@ -84,6 +84,12 @@ workshop: ## turn each lesson's main.go into an exercise to write (make solution
 
 check: ## check the lessons in order, stop at the first that fails (make check 03: one)
 	@$(WORKSHOP) check $(CHECK_ARGS)
+
+watch: ## check again whenever a lesson is saved, until Ctrl-C (make watch 03: one)
+	@$(WORKSHOP) watch $(CHECK_ARGS)
+
+preflight: ## ready this machine for a workshop: Go, a build of everything, the embedded Redis; then "ready"
+	@$(WORKSHOP) preflight
 
 solutions: ## bring back the reference solutions (your files go to .workshop/yours)
 	@$(WORKSHOP) -restore

@@ -8,6 +8,10 @@
 //	                                     first that fails, explain it
 //	go run ./scripts/workshop -restore   (make solutions) bring back
 //	                                     the reference solutions
+//	go run ./scripts/workshop watch [NN...]   (make watch) check again
+//	                                     whenever a lesson is saved
+//	go run ./scripts/workshop preflight  (make preflight) ready this
+//	                                     machine, or say what is missing
 //
 // The lessons are the folders named NN-name. An exercise keeps the
 // lesson's package comment, imports and function signatures; the
@@ -20,13 +24,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	"redis-by-hand/internal/lessontest"
 )
@@ -40,7 +48,7 @@ func main() {
 	force := fs.Bool("force", false, "make the exercises again, even over your work "+
 		"(which is kept in .workshop/yours/<date>-<time>)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./scripts/workshop [-force | -restore | check [NN...]]\n")
+		fmt.Fprintf(fs.Output(), "usage: go run ./scripts/workshop [-force | -restore | check [NN...] | watch [NN...] | preflight]\n")
 		fs.PrintDefaults()
 	}
 	fs.Parse(os.Args[1:])
@@ -50,6 +58,29 @@ func main() {
 		case len(args) > 0 && args[0] == "check":
 			var ok bool
 			ok, err = check(os.Stdout, root, args[1:])
+			if err == nil && !ok {
+				os.Exit(1)
+			}
+		case len(args) > 0 && args[0] == "watch":
+			// Ctrl-C ends the watch: that is how it is left, so
+			// the status is 0.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			// On a terminal, Ctrl-C is read as a key, not sent as a
+			// signal to make as well, which would report it as an
+			// error although the watch ended as it should.
+			if restore := keysNoSignals(stop); restore != nil {
+				defer restore()
+			}
+			if _, err = selectLessons(mustLessons(root), args[1:]); err == nil {
+				err = watch(ctx, os.Stdout, root, args[1:], 500*time.Millisecond)
+			}
+			if err == nil {
+				fmt.Println("\nStopped watching.")
+			}
+		case len(args) == 1 && args[0] == "preflight":
+			var ok bool
+			ok, err = preflight(os.Stdout, root)
 			if err == nil && !ok {
 				os.Exit(1)
 			}
@@ -66,6 +97,13 @@ func main() {
 		fmt.Fprintf(os.Stderr, "workshop: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// mustLessons is the lessons, or none when there are none (watch
+// then says so through selectLessons).
+func mustLessons(root string) []string {
+	names, _ := lessons(root)
+	return names
 }
 
 // repoRoot is the folder that holds go.mod, from here up.
