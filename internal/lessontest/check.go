@@ -424,6 +424,29 @@ func (s *script) explain(path, backend, work string, runs []*LessonRun) *Failure
 	}
 	hints := scriptHints(path)
 	f.Mistakes = append(slices.Clone(ms), hints...)
+	// cmp stdout|stderr FILE: the difference, with its caret.
+	if st.cmd == "cmp" && !st.neg && len(st.args) == 2 && (st.args[0] == "stdout" || st.args[0] == "stderr") {
+		got := s.out
+		if st.args[0] == "stderr" {
+			got = s.err
+		}
+		for _, file := range a.Files {
+			if file.Name == st.args[1] && string(file.Data) != got {
+				c := compare(string(file.Data), got)
+				c.Lesson, c.Backend, c.Script, c.Line, c.Step = f.Lesson, f.Backend, f.Script, f.Line, f.Step
+				c.Sent = f.Sent // the difference shows what it printed
+				c.Header = fmt.Sprintf("%s differs from %s", st.args[0], st.args[1])
+				c.Mistakes = append(append(ms, c.Mistakes...), hints...)
+				for i := f.Line - 2; i >= 0; i-- {
+					if isRun(lines[i]) {
+						c.Ran = strings.TrimSpace(lines[i])
+						break
+					}
+				}
+				return c
+			}
+		}
+	}
 	// The step that ran the lesson, and where its output went.
 	at := f.Line - 1
 	for at >= 0 && !isRun(lines[at]) {

@@ -184,7 +184,7 @@ func steps(fset *token.FileSet, f *ast.File, src []byte, body *ast.BlockStmt,
 			text = append(text, t)
 		}
 		var prints []printed
-		var errs, calls, uses []string
+		var errs, calls, uses, builds, says []string
 		sends := false
 		var stack []ast.Node
 		for _, n := range s.stmts {
@@ -219,6 +219,26 @@ func steps(fset *token.FileSet, f *ast.File, src []byte, body *ast.BlockStmt,
 					case x.Name == "fmt" && fn.Sel.Name == "Errorf" ||
 						x.Name == "errors" && fn.Sel.Name == "New":
 						errs = appendNew(errs, firstString(n))
+					case x.Name == "fmt" && fn.Sel.Name == "Sprintf" && len(n.Args) > 1:
+						// A text the lesson builds and judges with, as
+						// the confirmation that 03 expects.
+						if lit, ok := n.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							builds = appendNew(builds, "fmt.Sprintf("+lit.Value+", "+
+								strings.Join(slices.Collect(func(yield func(string) bool) {
+									for _, a := range n.Args[1:] {
+										if !yield(source(a)) {
+											return
+										}
+									}
+								}), ", ")+")")
+						}
+					case x.Name == "fmt" && strings.HasPrefix(fn.Sel.Name, "Fprint") &&
+						len(n.Args) > 1 && source(n.Args[0]) == "os.Stderr":
+						// A line on stderr that is no failure: the
+						// scripts check it too.
+						if text := firstString(&ast.CallExpr{Args: n.Args[1:]}); text != "" {
+							says = appendNew(says, strconv.Quote(text))
+						}
 					case x.Name == "fmt" && strings.HasPrefix(fn.Sel.Name, "Print"):
 						prints = append(prints, printOf(n.Args, fn.Sel.Name, stack, source))
 					case x.Name == "fmt" && strings.HasPrefix(fn.Sel.Name, "Fprint") &&
@@ -258,6 +278,13 @@ func steps(fset *token.FileSet, f *ast.File, src []byte, body *ast.BlockStmt,
 			}
 			text = append(text, "Its errors, word for word (the tests check "+
 				"them): "+strings.Join(errs, ", ")+".")
+		}
+		if len(builds) > 0 {
+			text = append(text, "It builds, word for word: "+strings.Join(builds, ", ")+".")
+		}
+		if len(says) > 0 {
+			text = append(text, "On stderr, word for word (the tests check it): "+
+				strings.Join(says, ", ")+".")
 		}
 		if len(calls) > 0 || len(uses) > 0 {
 			text = append(text, "Uses "+strings.Join(append(calls, uses...), ", ")+".")

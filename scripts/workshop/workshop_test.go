@@ -322,8 +322,10 @@ func TestExerciseTodos(t *testing.T) {
 		}
 	}
 	for name, want := range map[string][]string{
-		"01-ping":      {`expect(reply, "+")`, "net.DialTimeout", "`Send: \"ping\\n\"` (with \"Send: %q\\n\") and send those bytes"},
-		"03-subscribe": {"readReply(r)", "SetDeadline(time.Time{})", `"%q: length not in -1..64Mi"`},
+		"01-ping": {`expect(reply, "+")`, "net.DialTimeout", "`Send: \"ping\\n\"` (with \"Send: %q\\n\") and send those bytes"},
+		"03-subscribe": {"readReply(r)", "SetDeadline(time.Time{})", `"%q: length not in -1..64Mi"`,
+			"fmt.Sprintf(\"*3\\r\\n$9\\r\\nsubscribe\\r\\n$%d\\r\\n%s\\r\\n:\", len(channel), channel)"},
+		"05-pipeline": {`"%s: timing %d INCRs one at a time, then pipelined...\n"`, `"-n must be from 1 to 1000000"`},
 	} {
 		for _, w := range want {
 			if !strings.Contains(todos[name], w) {
