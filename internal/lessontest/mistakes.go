@@ -21,8 +21,12 @@ import (
 //
 //	first: story
 //
-// A hint names one of these mistakes; "first: SCRIPT..." names the
-// scripts that make check runs first, the lesson's main story.
+// A hint names one of these mistakes, or a Go test of the lesson
+// (TestRequestsTakeTurns: ...), for when that test fails; "first:
+// SCRIPT..." names the scripts that make check runs first, the
+// lesson's main story. A script names the mistake it was written to
+// catch in a comment line "# hint: MISTAKE": its hint comes when
+// nothing more telling explains a failure of that script.
 var Mistakes = map[string]string{
 	"nothing": `the lesson printed nothing: main.go is still the ` +
 		`exercise. Write main from its TODOs, top to bottom.`,
