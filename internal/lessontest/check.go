@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/rogpeppe/go-internal/txtar"
@@ -424,6 +425,23 @@ func (s *script) explain(path, backend, work string, runs []*LessonRun) *Failure
 	}
 	hints := scriptHints(path)
 	f.Mistakes = append(slices.Clone(ms), hints...)
+	// stderr 'PATTERN' that no line matches: the line that comes
+	// closest, with a caret where it stops matching.
+	if st.cmd == "stderr" && !st.neg && st.count < 0 {
+		best, at, n := "", 0, 0
+		for i, l := range strings.Split(strings.TrimSuffix(s.err, "\n"), "\n") {
+			if k := matchedPrefix(st.pattern, l); k > n {
+				best, at, n = l, i+1, k
+			}
+		}
+		if n > 0 {
+			f.Header = "stderr differs"
+			f.At, f.Want, f.Got = at, plain(f.Step), best
+			f.Col = utf8.RuneCountInString(best[:n])
+			f.Detail = ""
+			f.Status, f.Said = "", nil
+		}
+	}
 	// cmp stdout|stderr FILE: the difference, with its caret.
 	if st.cmd == "cmp" && !st.neg && len(st.args) == 2 && (st.args[0] == "stdout" || st.args[0] == "stderr") {
 		got := s.out
@@ -507,6 +525,23 @@ func (s *script) explain(path, backend, work string, runs []*LessonRun) *Failure
 		}
 	}
 	return f
+}
+
+// matchedPrefix is how much of line, from its start, a prefix of
+// the regular expression pattern matches: where the line stops being
+// what the pattern wants.
+func matchedPrefix(pattern, line string) int {
+	p := strings.TrimPrefix(pattern, "^")
+	for k := len(p); k > 0; k-- {
+		re, err := regexp.Compile("^(?:" + p[:k] + ")")
+		if err != nil {
+			continue
+		}
+		if loc := re.FindStringIndex(line); loc != nil {
+			return loc[1]
+		}
+	}
+	return 0
 }
 
 // scriptHints are the mistakes that a script names for any failure

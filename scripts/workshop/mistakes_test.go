@@ -14,7 +14,7 @@ import (
 var mistakes = []struct {
 	name, lesson string
 	edits        [][2]string // old, new: each must apply
-	hint         string      // what the hint must say, or lines make check must show
+	hint         string      // what the hint must say, or (with a \n) lines make check must show
 }{
 	{"PING\\r\\n instead of ping\\n", "01-ping",
 		[][2]string{{`msg := "ping\n"`, `msg := "PING\r\n"`}},
@@ -38,6 +38,9 @@ var mistakes = []struct {
 			"line, err := readLine(r)\n\t\t\tdata := []byte(line)\n\t\t\tk := len(data)"},
 			{"const maxReply", "var _ = io.EOF\n\nconst maxReply"}},
 		"readReply read a bulk string's data with readLine"},
+	{"want without its trailing :", "03-subscribe",
+		[][2]string{{`%s\r\n:",`, `%s\r\n",`}},
+		"  got:  03-subscribe: expected a reply that starts with \"*3\\r\\n$9\\r\\nsubscribe\\r\\n$8\\r\\nmessages\\r\\n\"\n"},
 	{"lengths in characters (utf8.RuneCountInString)", "04-publish",
 		[][2]string{{`len(a), a)`, `utf8.RuneCountInString(a), a)`},
 			{"\t\"strings\"\n)", "\t\"strings\"\n\t\"unicode/utf8\"\n)"}},
