@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// The usual mistakes of a workshop, each made on purpose in a lesson
-// that is otherwise the reference: make check NN must fail on it and
-// name it in its hint.
+// The usual mistakes of a workshop, each made on purpose in an
+// exercise that is otherwise written as the reference: make check NN
+// must fail on it and name it in its hint.
 var mistakes = []struct {
 	name, lesson string
 	edits        [][2]string // old, new: each must apply
@@ -64,17 +64,24 @@ var mistakes = []struct {
 		"while it holds the mutex"},
 }
 
-// TestMistakesNamed makes each mistake in a copy of the repository and
-// runs make check on its lesson, with every script and Go test.
+// TestMistakesNamed runs make workshop in a copy of the repository,
+// writes each exercise with one mistake, and runs make check on its
+// lesson, with every script and Go test.
 func TestMistakesNamed(t *testing.T) {
 	root := copyRepo(t)
+	var made bytes.Buffer
+	if err := makeExercises(&made, root, false); err != nil {
+		t.Fatal(err)
+	}
 	storyOnly = false
 	defer func() { storyOnly = true }()
 	for _, m := range mistakes {
 		t.Run(m.name, func(t *testing.T) {
+			// The exercise, written as the reference, with the
+			// mistake in it.
 			path := filepath.Join(root, m.lesson, "main.go")
-			ref := read(t, path)
-			src := string(ref)
+			exercise := read(t, path)
+			src := string(read(t, solutionPath(root, m.lesson)))
 			for _, e := range m.edits {
 				if !strings.Contains(src, e[0]) {
 					t.Fatalf("%s/main.go has no %q: update the mistake", m.lesson, e[0])
@@ -84,7 +91,7 @@ func TestMistakesNamed(t *testing.T) {
 			if err := os.WriteFile(path, []byte(src), 0o666); err != nil {
 				t.Fatal(err)
 			}
-			defer os.WriteFile(path, ref, 0o666)
+			defer os.WriteFile(path, exercise, 0o666)
 			var out bytes.Buffer
 			ok, err := check(&out, root, []string{m.lesson[:2]})
 			if err != nil {
