@@ -176,6 +176,7 @@ func waitUntil(ts *testscript.TestScript, ok func() bool, what func() string) {
 			gone := exited(ts) && !ok()
 			switch {
 			case n == 0 && (since > neverConnected || gone):
+				s.neverConnected = true
 				fatalf(ts, what(), fmt.Sprintf("after %v, and the lesson never connected to REDIS_ADDR", since.Round(time.Millisecond)))
 			case n > 0 && open == 0 && closed.IsZero():
 				closed = time.Now()

@@ -196,7 +196,9 @@ type script struct {
 	done     int    // the line of the script that last completed
 	out, err string // stdout and stderr, as that line left them
 	gone     bool   // whether the programs in the background had exited then
-	runs     string // the folder where the lesson's runs are recorded
+
+	neverConnected bool   // a wait failed, and the lesson never connected
+	runs           string // the folder where the lesson's runs are recorded
 }
 
 type scriptKey struct{}
