@@ -88,8 +88,11 @@ check: ## check the lessons in order, stop at the first that fails (make check 0
 solutions: ## bring back the reference solutions (your files go to .workshop/yours)
 	@$(WORKSHOP) -restore
 
-golden: ## rewrite the lessons' golden files from the sandbox, then check them on redis-server
-	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./scripts/workshop ./internal/lessontest -args -update
+golden: ## rewrite the golden files from the sandbox (then checked on redis-server), the demo's transcript, and README.md's lesson tables and the pages' links from docs/README.md
+	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/telnet ./scripts/workshop ./internal/lessontest -args -update
+	@# The demo shows the lessons' golden files, and the docs list the
+	@# lessons: both once those are written.
+	go test -count=1 ./scripts/demo ./docs -args -update
 
 clean: ## remove the built programs (.bin) and the cached lesson binaries (make demo, make check)
 	@rm -rf $(BIN) && echo "removed $(BIN)/"

@@ -554,7 +554,8 @@ func firstValueUse(f *ast.File, pkg string) string {
 						use = text + "{}"
 					}
 				case *ast.CallExpr, *ast.AssignStmt, *ast.IndexExpr,
-					*ast.BinaryExpr, *ast.ReturnStmt, *ast.ValueSpec:
+					*ast.BinaryExpr, *ast.ReturnStmt, *ast.ValueSpec,
+					*ast.SliceExpr, *ast.UnaryExpr, *ast.KeyValueExpr:
 					if vs, ok := p.(*ast.ValueSpec); !ok || vs.Type != sel {
 						use = text
 					}
