@@ -98,6 +98,11 @@ func blocks(t *testing.T, page string) []block {
 func TestBlocks(t *testing.T) {
 	checked := 0
 	for _, page := range pages(t) {
+		type rewrite struct {
+			b    block
+			body string
+		}
+		var rewrites []rewrite
 		for _, b := range blocks(t, page) {
 			where := fmt.Sprintf("%s:%d", b.page, b.line)
 			if b.marker == "" {
@@ -113,9 +118,13 @@ func TestBlocks(t *testing.T) {
 			m := markerRE.FindStringSubmatch(b.marker)
 			if m[1] == "excerpt" {
 				checkExcerpt(t, where, m[2], b.body)
-			} else {
-				checkTranscript(t, where, m[2], b.body)
+			} else if want := checkTranscript(t, where, m[2], b.body); want != "" {
+				rewrites = append(rewrites, rewrite{b, want})
 			}
+		}
+		// From the last: a rewrite moves the lines after it.
+		for i := len(rewrites) - 1; i >= 0; i-- {
+			rewriteBlock(t, rewrites[i].b, rewrites[i].body)
 		}
 	}
 	if checked == 0 {
@@ -136,17 +145,20 @@ func checkExcerpt(t *testing.T, where, file, body string) {
 	}
 }
 
-func checkTranscript(t *testing.T, where, spec, body string) {
+// checkTranscript checks a transcript block against its golden file.
+// With -update (make golden), a whole transcript that differs is not
+// an error: it returns the golden file, for the block to become it.
+func checkTranscript(t *testing.T, where, spec, body string) (rewrite string) {
 	fields := strings.Fields(spec)
 	part := len(fields) == 3 && fields[2] == "(excerpt)"
 	if len(fields) != 2 && !part {
 		t.Errorf("%s: want <!-- transcript: ARCHIVE FILE [(excerpt)] -->", where)
-		return
+		return ""
 	}
 	a, err := txtar.ParseFile(filepath.Join(root, fields[0]))
 	if err != nil {
 		t.Errorf("%s: %v", where, err)
-		return
+		return ""
 	}
 	for _, f := range a.Files {
 		if f.Name != fields[1] {
@@ -154,16 +166,44 @@ func checkTranscript(t *testing.T, where, spec, body string) {
 		}
 		want := string(f.Data)
 		if part && (strings.HasPrefix(want, body) || strings.Contains(want, "\n"+body)) {
-			return
+			return ""
 		}
 		if !part && body == want {
-			return
+			return ""
 		}
-		t.Errorf("%s: transcript differs from %s in %s\ndocs:\n%s\ngolden:\n%s",
+		if !part && *update {
+			return want
+		}
+		t.Errorf("%s: transcript differs from %s in %s (make golden writes it)\ndocs:\n%s\ngolden:\n%s",
 			where, fields[1], fields[0], body, want)
-		return
+		return ""
 	}
 	t.Errorf("%s: %s has no file %s", where, fields[0], fields[1])
+	return ""
+}
+
+// rewriteBlock makes a page's fenced block b hold body.
+func rewriteBlock(t *testing.T, b block, body string) {
+	data, err := os.ReadFile(b.page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	end := b.line // the line after the opening fence, 0-based
+	for end < len(lines) && strings.TrimSpace(lines[end]) != "```" {
+		end++
+	}
+	indent := lines[b.line-1][:len(lines[b.line-1])-len(strings.TrimLeft(lines[b.line-1], " "))]
+	var fresh []string
+	for _, l := range strings.SplitAfter(body, "\n") {
+		if l != "" {
+			fresh = append(fresh, indent+l)
+		}
+	}
+	out := append(append(lines[:b.line:b.line], fresh...), lines[end:]...)
+	if err := os.WriteFile(b.page, []byte(strings.Join(out, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 var linkRE = regexp.MustCompile(`\]\(([^)\s]+)\)`)
