@@ -8,15 +8,10 @@ import "path/filepath"
 // folder bin. It returns the scripts, in order, and the first failure.
 // make demo replays every lesson this way.
 func RunStory(dir, bin string) (scripts []string, f *Failure, err error) {
-	hints, err := ReadHints(dir)
+	scripts, err = StoryScripts(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	all, err := ordered(dir, hints)
-	if err != nil {
-		return nil, nil, err
-	}
-	scripts = all[:max(1, len(hints.First))]
 	lesson, checkWire, quick = filepath.Base(dir), true, false
 	tdir := filepath.Join(dir, "testdata")
 	for _, path := range scripts {
@@ -25,4 +20,17 @@ func RunStory(dir, bin string) (scripts []string, f *Failure, err error) {
 		}
 	}
 	return scripts, nil, nil
+}
+
+// StoryScripts are the paths of a lesson's main story, in order.
+func StoryScripts(dir string) ([]string, error) {
+	hints, err := ReadHints(dir)
+	if err != nil {
+		return nil, err
+	}
+	all, err := ordered(dir, hints)
+	if err != nil {
+		return nil, err
+	}
+	return all[:max(1, len(hints.First))], nil
 }
