@@ -79,8 +79,12 @@ func (c *conn) run(argv [][]byte) bool {
 				return true
 			}
 		}
+		if c.clientTracking(name, args) {
+			break // CLIENT TRACKING: tracking.go
+		}
 		goOn = c.dispatch(args)
 		c.track(name, args)
+		c.tracked(name, args)
 	}
 	if !adminCommands[name] {
 		c.feedMonitors(argv)

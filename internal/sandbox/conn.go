@@ -226,6 +226,7 @@ func (c *conn) watch(command func()) {
 // MONITOR.
 func (c *conn) leave() {
 	c.s.pubsub.unsubscribeAll(c)
+	c.s.tracker.forget(c)
 	c.s.mu.Lock()
 	if _, ok := c.s.monitors[c]; ok {
 		delete(c.s.monitors, c)

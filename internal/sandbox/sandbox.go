@@ -37,7 +37,8 @@ type Server struct {
 	srv  *server.Server // miniredis's command table and dispatcher
 	ln   net.Listener
 
-	pubsub pubsub // channels, patterns and their subscribers
+	pubsub  pubsub  // channels, patterns and their subscribers
+	tracker tracker // CLIENT TRACKING: who read which keys
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
