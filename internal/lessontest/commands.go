@@ -49,6 +49,7 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"startredis":  cmdStartredis,
 	"openredis":   cmdOpenredis,
 	"perconn":     cmdPerconn,
+	"vary":        cmdVary,
 }
 
 // dial connects to the script's REDIS_ADDR, waiting for a server that

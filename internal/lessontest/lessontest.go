@@ -53,6 +53,10 @@
 //	openredis                        let REDIS_ADDR reach it again
 //	perconn FILE REGEXP              cut FILE into FILE.1, FILE.2... at
 //	                                 each matching line, one per connection
+//	vary FILE REGEXP                 the golden files of FILE leave out
+//	                                 its lines that match (a server's
+//	                                 name, a stream ID); the wire still
+//	                                 checks every line
 //
 // and the conditions [sandbox] and [redis-server]. Scripts that run the
 // go command (the demo) also see REPO, the repository's root, and the
@@ -65,6 +69,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -181,10 +186,11 @@ type script struct {
 	dir     string // where the .txtar files are, for golden updates
 	update  bool
 	stop    func()
-	server  string   // the backend's own address
-	tap     string   // the tap's address, REDIS_ADDR at the start
-	wire    *wire    // what crossed the tap
-	caught  *Failure // what made the script fail, when a command explained it
+	server  string                      // the backend's own address
+	tap     string                      // the tap's address, REDIS_ADDR at the start
+	wire    *wire                       // what crossed the tap
+	caught  *Failure                    // what made the script fail, when a command explained it
+	vary    map[string][]*regexp.Regexp // vary: lines golden leaves out, by file
 }
 
 type scriptKey struct{}
