@@ -109,7 +109,7 @@ func (c *conn) serve() {
 // when the sandbox ends the connection.
 func (c *conn) readAndRun() error {
 	for {
-		err := c.req.readFrom(c.sock)
+		err := c.read()
 		// Redis runs what came before the end of the stream, and
 		// answers it: a client may send its last commands and
 		// half-close at once.
@@ -125,6 +125,14 @@ func (c *conn) readAndRun() error {
 			return *p
 		}
 	}
+}
+
+// read reads once from the client into its request buffer.
+func (c *conn) read() error {
+	before := len(c.req.buf)
+	err := c.req.readFrom(c.sock)
+	c.s.netInput.Add(int64(len(c.req.buf) - before))
+	return err
 }
 
 // runAll runs the complete commands that have been read. It reports
@@ -203,7 +211,7 @@ func (c *conn) watch(command func()) {
 	go func() {
 		defer close(done)
 		for len(c.req.buf) < pauseAt {
-			if err := c.req.readFrom(c.sock); err != nil {
+			if err := c.read(); err != nil {
 				if !errors.Is(err, os.ErrDeadlineExceeded) {
 					c.readErr.Store(&err)
 					c.peer.Close()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -369,4 +370,67 @@ func TestClientsLeaveNothing(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("left behind: %d connections, %d monitors, %d subscriptions", len(srv.conns), len(srv.monitors), len(srv.pubsub.channels))
+}
+
+// TestStalledBigHeaders: a client that announces a 512 MiB argument
+// and sends nothing more costs the sandbox what it sent, not what it
+// announced, and other clients are served as usual.
+func TestStalledBigHeaders(t *testing.T) {
+	// Not parallel: the heap is measured, and the package's parallel
+	// tests run after this one.
+	srv, err := Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	header := "*1\r\n$536870912\r\n" + strings.Repeat("x", 1000)
+	start := srv.netInput.Load()
+	for range 3 {
+		c, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, header); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Wait until the sandbox has read the three headers.
+	for deadline := time.Now().Add(5 * time.Second); srv.netInput.Load() < start+3*int64(len(header)); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sandbox read %d bytes of %d", srv.netInput.Load()-start, 3*len(header))
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	c, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for range 20 {
+		t0 := time.Now()
+		c.SetDeadline(t0.Add(5 * time.Second))
+		io.WriteString(c, "PING\r\n")
+		line, err := r.ReadString('\n')
+		if err != nil || line != "+PONG\r\n" {
+			t.Fatalf("PING: %q, %v", line, err)
+		}
+		if d := time.Since(t0); d > 200*time.Millisecond {
+			t.Errorf("a PING took %v", d)
+		}
+	}
+
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 64<<20 {
+		t.Errorf("three stalled 512 MiB headers grew the heap by %d MiB", grew>>20)
+	} else {
+		t.Logf("the heap grew by %d KiB", grew>>10)
+	}
 }

@@ -44,6 +44,10 @@ type Server struct {
 	nmonitors atomic.Int32 // len(monitors), read without the lock
 	closed    bool
 	wg        sync.WaitGroup
+
+	// netInput counts the bytes read from clients, as Redis's
+	// total_net_input_bytes does; tests wait on it.
+	netInput atomic.Int64
 }
 
 // Start serves a fresh, empty sandbox on addr ("127.0.0.1:0" picks a
