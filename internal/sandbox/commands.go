@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,24 @@ func (c *conn) run(argv [][]byte) bool {
 		return true
 	}
 
+	// While another client's script runs, wait for it; once it has
+	// run for lua-time-limit, -BUSY.
+	busy, locked := c.s.scripting.enter(name, args)
+	if busy != "" {
+		c.reply(busy)
+		c.dirty = c.inMulti
+		return true
+	}
+	if locked {
+		// Commands that wait for others, and scripts (which take
+		// world alone), do not hold it.
+		if mayBlock[name] && !c.inMulti || scriptCommands[name] {
+			c.s.scripting.world.RUnlock()
+		} else {
+			defer c.s.scripting.world.RUnlock()
+		}
+	}
+
 	goOn := true
 	switch {
 	case c.inMulti && name == "EXEC" && c.dirty:
@@ -73,13 +92,17 @@ func (c *conn) run(argv [][]byte) bool {
 			goOn = own.run(c, args)
 		}
 	default:
-		if !c.inMulti {
+		if !c.inMulti || name == "WATCH" {
 			if r := c.s.check(c, name, args); r != "" {
 				c.reply(r)
 				return true
 			}
 		}
-		goOn = c.dispatch(args)
+		if containers[name] && len(args) > 1 {
+			goOn = c.dispatchSub(args)
+		} else {
+			goOn = c.dispatch(args)
+		}
 		c.track(name, args)
 	}
 	if !adminCommands[name] {
@@ -157,6 +180,38 @@ func (s *Server) check(c *conn, name string, args []string) string {
 		if nx && xx {
 			return syntax
 		}
+		return setExpireCheck(args[3:])
+	case name == "AUTH" && len(args) == 3:
+		// Without requirepass, the default user has no password:
+		// any password is right for it, and other users do not
+		// exist.
+		if args[1] == "default" {
+			return "+OK\r\n"
+		}
+		return "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+	case name == "WATCH" && c.inMulti:
+		return "-ERR WATCH inside MULTI is not allowed\r\n"
+	case name == "INCRBYFLOAT" && len(args) == 3:
+		inc := strings.ToLower(strings.TrimLeft(args[2], "+-"))
+		if v, ok := value(args[1]); ok {
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				break // miniredis says it is not a float
+			}
+		}
+		if inc == "inf" || inc == "infinity" {
+			return "-ERR increment would produce NaN or Infinity\r\n"
+		}
+	case name == "OBJECT" && len(args) >= 2 && strings.EqualFold(args[1], "ENCODING"):
+		if len(args) != 3 {
+			return "-ERR wrong number of arguments for 'object|encoding' command\r\n"
+		}
+		if enc := s.encoding(c.db, args[2]); enc != "" {
+			return bulk(enc)
+		}
+		if c.resp3.Load() {
+			return "_\r\n"
+		}
+		return "$-1\r\n"
 	case name == "SETRANGE" && len(args) == 4:
 		// miniredis would allocate the whole string first.
 		ofs, ok := parseInt([]byte(args[2]))
@@ -218,6 +273,115 @@ func (s *Server) check(c *conn, name string, args []string) string {
 	return ""
 }
 
+// scriptCommands are the sandbox's scripting commands.
+var scriptCommands = map[string]bool{
+	"EVAL": true, "EVALSHA": true, "EVAL_RO": true, "EVALSHA_RO": true, "SCRIPT": true,
+}
+
+// setExpireCheck makes Redis 7.0's checks on the expire time of SET
+// (EX, PX, EXAT, PXAT), once the options are otherwise well formed
+// (else miniredis answers): an integer, above 0, and a time in
+// milliseconds that does not overflow.
+func setExpireCheck(opts []string) string {
+	unit, at, value := "", false, ""
+	for i := 0; i < len(opts); i++ {
+		switch o := strings.ToUpper(opts[i]); o {
+		case "NX", "XX", "GET", "KEEPTTL":
+		case "EX", "PX", "EXAT", "PXAT":
+			if unit != "" || i+1 == len(opts) {
+				return ""
+			}
+			unit, at, value = o[:2], len(o) == 4, opts[i+1]
+			i++
+		default:
+			return ""
+		}
+	}
+	if unit == "" {
+		return ""
+	}
+	const invalid = "-ERR invalid expire time in 'set' command\r\n"
+	n, ok := parseInt([]byte(value))
+	switch {
+	case !ok:
+		return "-ERR value is not an integer or out of range\r\n"
+	case n <= 0 || unit == "EX" && n > math.MaxInt64/1000:
+		return invalid
+	}
+	if unit == "EX" {
+		n *= 1000
+	}
+	if !at && n > math.MaxInt64-time.Now().UnixMilli() {
+		return invalid
+	}
+	return ""
+}
+
+// encoding is what OBJECT ENCODING answers in Redis 7.0 for the key's
+// value, from its current size and contents (Redis also keeps a value
+// in its larger encoding once it has grown); "" when there is no key.
+func (s *Server) encoding(db int, key string) string {
+	d := s.mini.DB(db)
+	small := func(n int, items ...[]string) bool {
+		for _, list := range items {
+			if len(list) > n {
+				return false
+			}
+			for _, it := range list {
+				if len(it) > 64 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	switch d.Type(key) {
+	case "string":
+		v, _ := d.Get(key)
+		switch _, isInt := parseInt([]byte(v)); {
+		case isInt:
+			return "int"
+		case len(v) <= 44:
+			return "embstr"
+		}
+		return "raw"
+	case "hll":
+		return "raw"
+	case "list":
+		return "quicklist"
+	case "hash":
+		fields, _ := d.HKeys(key)
+		var values []string
+		for _, f := range fields {
+			values = append(values, d.HGet(key, f))
+		}
+		if small(128, fields, values) {
+			return "listpack"
+		}
+		return "hashtable"
+	case "set":
+		members, _ := d.Members(key)
+		if len(members) > 512 {
+			return "hashtable"
+		}
+		for _, m := range members {
+			if _, ok := parseInt([]byte(m)); !ok {
+				return "hashtable"
+			}
+		}
+		return "intset"
+	case "zset":
+		members, _ := d.ZMembers(key)
+		if small(128, members) {
+			return "listpack"
+		}
+		return "skiplist"
+	case "stream":
+		return "stream"
+	}
+	return ""
+}
+
 // blocking lists the commands whose last argument is a timeout.
 var blocking = map[string]bool{
 	"BLPOP": true, "BRPOP": true, "BRPOPLPUSH": true, "BLMOVE": true,
@@ -252,6 +416,11 @@ func init() {
 		"RESET":        {1, (*conn).reset, nil},
 		"CONFIG":       {-2, (*conn).config, nil},
 		"COMMAND":      {-1, (*conn).command, nil},
+		"EVAL":         {-3, (*conn).evalCmd, nil},
+		"EVALSHA":      {-3, (*conn).evalCmd, nil},
+		"EVAL_RO":      {-3, (*conn).evalCmd, nil},
+		"EVALSHA_RO":   {-3, (*conn).evalCmd, nil},
+		"SCRIPT":       {-2, (*conn).scriptCmd, nil},
 	}
 }
 
@@ -423,7 +592,8 @@ var configParams = [][2]string{
 	{"timeout", "0"},
 }
 
-// config serves CONFIG GET; the sandbox has nothing to change.
+// config serves CONFIG GET, and CONFIG SET of lua-time-limit (the
+// only setting the sandbox can change).
 func (c *conn) config(args []string) bool {
 	sub := strings.ToUpper(args[1])
 	switch {
@@ -431,8 +601,10 @@ func (c *conn) config(args []string) bool {
 		c.reply("-ERR wrong number of arguments for 'config|get' command\r\n")
 	case sub == "GET":
 		_, port, _ := net.SplitHostPort(c.s.Addr())
+		limit := strconv.FormatInt(c.s.scripting.limit.Load()/int64(time.Millisecond), 10)
 		var found []string
-		for _, p := range append(configParams, [2]string{"port", port}) {
+		for _, p := range append(configParams, [2]string{"port", port},
+			[2]string{"lua-time-limit", limit}, [2]string{"busy-reply-threshold", limit}) {
 			for _, pat := range args[2:] {
 				if globMatch([]byte(strings.ToLower(pat)), []byte(p[0])) {
 					found = append(found, p[0], p[1])
@@ -448,10 +620,52 @@ func (c *conn) config(args []string) bool {
 		for _, f := range found {
 			c.reply(bulk(f))
 		}
+	case sub == "SET":
+		c.configSet(args)
 	default:
-		c.reply("-ERR the embedded Redis only has CONFIG GET\r\n")
+		c.reply("-ERR the embedded Redis only has CONFIG GET and CONFIG SET\r\n")
 	}
 	return true
+}
+
+// configSet serves CONFIG SET: lua-time-limit (busy-reply-threshold)
+// changes, other settings of Redis are refused, unknown ones get
+// Redis's error. Nothing changes unless all is well.
+func (c *conn) configSet(args []string) {
+	if len(args) < 4 || len(args)%2 != 0 {
+		c.reply("-ERR wrong number of arguments for 'config|set' command\r\n")
+		return
+	}
+	limit := int64(-1)
+	for i := 2; i < len(args); i += 2 {
+		name := strings.ToLower(args[i])
+		switch {
+		case name == "lua-time-limit" || name == "busy-reply-threshold":
+			n, ok := parseInt([]byte(args[i+1]))
+			switch {
+			case !ok:
+				c.reply("-ERR CONFIG SET failed (possibly related to argument '" + cSubcommand(args[i]) +
+					"') - argument couldn't be parsed into an integer\r\n")
+				return
+			case n < 0:
+				c.reply("-ERR CONFIG SET failed (possibly related to argument '" + cSubcommand(args[i]) +
+					"') - argument must be between 0 and 9223372036854775807 inclusive\r\n")
+				return
+			}
+			limit = n
+		case !slices.Contains(redisConfigNames, name):
+			c.reply("-ERR Unknown option or number of arguments for CONFIG SET - '" +
+				cSubcommand(args[i]) + "'\r\n")
+			return
+		default:
+			c.reply("-ERR the embedded Redis can only set lua-time-limit\r\n")
+			return
+		}
+	}
+	if limit >= 0 {
+		c.s.SetLuaTimeLimit(time.Duration(min(limit, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond)
+	}
+	c.reply("+OK\r\n")
 }
 
 // command serves COMMAND COUNT and COMMAND DOCS, which clients read

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,7 @@ type conn struct {
 
 	// Only serve's goroutine uses these.
 	mute    bool                  // quietly: throw miniredis's replies away
+	capture *[]byte               // dispatchSub: keep miniredis's replies here
 	db      int                   // the selected database, for MONITOR
 	inMulti bool                  // between MULTI and EXEC/DISCARD
 	dirty   bool                  // an unknown command came after MULTI: EXEC aborts
@@ -66,6 +68,10 @@ type sink struct{ c *conn }
 
 func (s sink) Write(p []byte) (int, error) {
 	if s.c.mute {
+		return len(p), nil
+	}
+	if s.c.capture != nil {
+		*s.c.capture = append(*s.c.capture, p...)
 		return len(p), nil
 	}
 	return s.c.out.Write(p)
@@ -193,6 +199,25 @@ func (c *conn) dispatch(args []string) (ok bool) {
 		c.resp3.Store(c.peer.Resp3)
 	}
 	return !c.peer.Closed()
+}
+
+// dispatchSub runs a command that has subcommands (CLIENT, OBJECT)
+// in miniredis, and answers an unknown subcommand as Redis does: with
+// the subcommand as sent, byte for byte, cut at 128 bytes (miniredis
+// gives it whole, upper-cased, its bytes read as UTF-8).
+func (c *conn) dispatchSub(args []string) bool {
+	c.w.Flush()
+	var got []byte
+	c.capture = &got
+	ok := c.dispatch(args)
+	c.w.Flush()
+	c.capture = nil
+	if bytes.HasPrefix(got, []byte("-ERR unknown subcommand '")) && bytes.HasSuffix(got, []byte(" HELP.\r\n")) {
+		got = []byte("-ERR unknown subcommand '" + cSubcommand(args[1]) + "'. Try " +
+			strings.ToUpper(args[0]) + " HELP.\r\n")
+	}
+	c.w.Write(got)
+	return ok
 }
 
 // mayBlock are the commands that can wait for another client.

@@ -36,7 +36,8 @@ type Server struct {
 	srv  *server.Server // miniredis's command table and dispatcher
 	ln   net.Listener
 
-	pubsub pubsub // channels, patterns and their subscribers
+	pubsub    pubsub    // channels, patterns and their subscribers
+	scripting scripting // Lua scripts (scripting.go)
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
@@ -75,6 +76,11 @@ func Start(addr string) (*Server, error) {
 		monitors: map[*conn]struct{}{},
 	}
 	s.pubsub.init()
+	if err := s.initScripting(); err != nil {
+		ln.Close()
+		mini.Close()
+		return nil, err
+	}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -93,6 +99,7 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.ln.Close()
+	s.scripting.close() // a script that loops must not hold the rest
 	for c := range s.conns {
 		c.sock.Close()
 		c.out.drop()

@@ -1,0 +1,802 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	luajson "github.com/alicebob/miniredis/v2/gopher-json"
+	"github.com/alicebob/miniredis/v2/server"
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// The sandbox runs Lua scripts (EVAL, EVALSHA, their _RO forms) itself,
+// rather than miniredis, for three reasons:
+//   - a script that loops for ever would hold miniredis's lock for
+//     ever; Redis answers other clients -BUSY once the script has run
+//     for lua-time-limit (5 s), and SCRIPT KILL stops it;
+//   - miniredis's Lua has dofile, loadfile, require and friends, which
+//     reach the file system; a script here sees exactly the globals of
+//     Redis 7.0's Lua;
+//   - PUBLISH from a script must reach the sandbox's subscribers.
+//
+// A script runs alone: it holds world, which every other command holds
+// shared while it runs, and miniredis's lock, as miniredis's own EVAL
+// does. The commands it calls run in miniredis with a script context
+// (the one miniredis gives redis.call), so that they do not take the
+// lock again, and commands that would block do not block.
+
+// DefaultLuaTimeLimit is Redis's lua-time-limit: after that long, other
+// clients get -BUSY and may call SCRIPT KILL.
+const DefaultLuaTimeLimit = 5 * time.Second
+
+const busyReply = "-BUSY Redis is busy running a script. " +
+	"You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+
+// ctxCommand is a command the sandbox registers in miniredis, which a
+// client can never call (the sandbox knows no name with a NUL byte):
+// called from miniredis's own Lua, it hands the sandbox the context
+// that miniredis gives the commands of a script.
+const ctxCommand = "SANDBOX\x00CTX"
+
+// scripting is the sandbox's script state.
+type scripting struct {
+	run     sync.Mutex   // one script at a time
+	world   sync.RWMutex // commands hold it shared; a script alone
+	running atomic.Pointer[runningScript]
+	limit   atomic.Int64 // lua-time-limit, in nanoseconds
+	ctx     context.Context
+	stop    context.CancelFunc // stops every script: the server closes
+	nested  any                // the context ctxCommand hands over (under run)
+
+	mu    sync.Mutex
+	cache map[string]*cachedScript // by SHA1, as SCRIPT LOAD and EVAL add them
+}
+
+type cachedScript struct {
+	body  string
+	proto *lua.FunctionProto
+}
+
+// A runningScript is the script being run.
+type runningScript struct {
+	owner  *conn
+	done   chan struct{} // closed when it has ended
+	busy   chan struct{} // closed when it has run for lua-time-limit
+	cancel context.CancelFunc
+	wrote  atomic.Bool // it ran a write command: SCRIPT KILL refuses
+	killed atomic.Bool
+}
+
+func (s *Server) initScripting() error {
+	sc := &s.scripting
+	sc.ctx, sc.stop = context.WithCancel(context.Background())
+	sc.limit.Store(int64(DefaultLuaTimeLimit))
+	sc.cache = map[string]*cachedScript{}
+	return s.srv.Register(ctxCommand, func(p *server.Peer, _ string, _ []string) {
+		sc.nested = p.Ctx
+		p.WriteOK()
+	})
+}
+
+// SetLuaTimeLimit sets how long a script runs before other clients get
+// -BUSY (lua-time-limit; DefaultLuaTimeLimit unless set).
+func (s *Server) SetLuaTimeLimit(d time.Duration) { s.scripting.limit.Store(int64(d)) }
+
+// allowedBusy are the commands Redis 7.0 runs while a script is busy
+// (the ALLOW_BUSY flag); the others get -BUSY.
+var allowedBusy = map[string]bool{
+	"AUTH": true, "HELLO": true, "QUIT": true, "RESET": true, "REPLCONF": true,
+	"SHUTDOWN": true, "DISCARD": true, "MULTI": true, "UNWATCH": true, "WATCH": true,
+}
+
+// enter waits until a command may run: at once, unless another
+// client's script runs; then until it ends, or until it has run for
+// lua-time-limit, when the command gets -BUSY (unless Redis allows it
+// then). It reports whether the caller holds world shared, to release.
+func (sc *scripting) enter(name string, args []string) (reply string, locked bool) {
+	for {
+		if sc.world.TryRLock() {
+			return "", true
+		}
+		r := sc.running.Load()
+		if r == nil {
+			// A script is starting or has just ended.
+			runtime.Gosched()
+			continue
+		}
+		select {
+		case <-r.done:
+			continue
+		case <-r.busy:
+		}
+		sub := ""
+		if len(args) > 1 {
+			sub = strings.ToUpper(args[1])
+		}
+		if allowedBusy[name] || (name == "SCRIPT" || name == "FUNCTION") && sub == "KILL" {
+			return "", false
+		}
+		return busyReply, false
+	}
+}
+
+// close stops the running script, if any, and every later one.
+func (sc *scripting) close() { sc.stop() }
+
+func sha1Hex(s string) string {
+	h := sha1.Sum([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// compile compiles a script and keeps it, as EVAL and SCRIPT LOAD do.
+// It returns the script and its SHA1, or Redis's error reply.
+func (sc *scripting) compile(body string) (cs *cachedScript, sha, errReply string) {
+	sha = sha1Hex(body)
+	sc.mu.Lock()
+	cs = sc.cache[sha]
+	sc.mu.Unlock()
+	if cs != nil {
+		return cs, sha, ""
+	}
+	chunk, err := parse.Parse(strings.NewReader(body), "user_script")
+	if err == nil {
+		var proto *lua.FunctionProto
+		proto, err = lua.Compile(chunk, "user_script")
+		if err == nil {
+			cs = &cachedScript{body: body, proto: proto}
+			sc.mu.Lock()
+			sc.cache[sha] = cs
+			sc.mu.Unlock()
+			return cs, sha, ""
+		}
+	}
+	msg := strings.NewReplacer("\r", " ", "\n", " ").Replace(err.Error())
+	return nil, "", "-ERR Error compiling script (new function): " + msg + "\r\n"
+}
+
+// evalCmd serves EVAL, EVALSHA, EVAL_RO and EVALSHA_RO.
+func (c *conn) evalCmd(args []string) bool {
+	sc := &c.s.scripting
+	name := strings.ToUpper(args[0])
+	n, ok := parseInt([]byte(args[2]))
+	switch {
+	case !ok:
+		c.reply("-ERR value is not an integer or out of range\r\n")
+		return true
+	case n > int64(len(args)-3):
+		c.reply("-ERR Number of keys can't be greater than number of args\r\n")
+		return true
+	case n < 0:
+		c.reply("-ERR Number of keys can't be negative\r\n")
+		return true
+	}
+	var cs *cachedScript
+	sha := strings.ToLower(args[1])
+	if strings.HasPrefix(name, "EVALSHA") {
+		sc.mu.Lock()
+		cs = sc.cache[sha]
+		sc.mu.Unlock()
+		if cs == nil {
+			c.reply("-NOSCRIPT No matching script. Please use EVAL.\r\n")
+			return true
+		}
+	} else {
+		var errReply string
+		if cs, sha, errReply = sc.compile(args[1]); cs == nil {
+			c.reply(errReply)
+			return true
+		}
+	}
+	keys := args[3 : 3+n]
+	argv := args[3+n:]
+	c.reply(c.s.runScript(c, sha, cs.proto, keys, argv, strings.HasSuffix(name, "_RO")))
+	return true
+}
+
+// scriptCmd serves SCRIPT LOAD, EXISTS, FLUSH and KILL.
+func (c *conn) scriptCmd(args []string) bool {
+	sc := &c.s.scripting
+	sub := strings.ToUpper(args[1])
+	wrongArgs := "-ERR wrong number of arguments for '" + fullName(args) + "' command\r\n"
+	switch sub {
+	case "LOAD":
+		if len(args) != 3 {
+			c.reply(wrongArgs)
+			return true
+		}
+		cs, sha, errReply := sc.compile(args[2])
+		if cs == nil {
+			c.reply(errReply)
+			return true
+		}
+		c.reply(bulk(sha))
+	case "EXISTS":
+		if len(args) < 3 {
+			c.reply(wrongArgs)
+			return true
+		}
+		c.reply("*" + strconv.Itoa(len(args)-2) + "\r\n")
+		sc.mu.Lock()
+		for _, sha := range args[2:] {
+			if sc.cache[strings.ToLower(sha)] != nil {
+				c.reply(":1\r\n")
+			} else {
+				c.reply(":0\r\n")
+			}
+		}
+		sc.mu.Unlock()
+	case "FLUSH":
+		if len(args) > 3 {
+			c.reply(wrongArgs)
+			return true
+		}
+		if len(args) == 3 && !strings.EqualFold(args[2], "SYNC") && !strings.EqualFold(args[2], "ASYNC") {
+			c.reply("-ERR SCRIPT FLUSH only support SYNC|ASYNC option\r\n")
+			return true
+		}
+		sc.mu.Lock()
+		sc.cache = map[string]*cachedScript{}
+		sc.mu.Unlock()
+		c.reply("+OK\r\n")
+	case "KILL":
+		if len(args) != 2 {
+			c.reply(wrongArgs)
+			return true
+		}
+		r := sc.running.Load()
+		switch {
+		case r == nil:
+			c.reply("-NOTBUSY No scripts in execution right now.\r\n")
+		case r.wrote.Load():
+			c.reply("-UNKILLABLE Sorry the script already executed write commands " +
+				"against the dataset. You can either wait the script termination or " +
+				"kill the server in a hard way using the SHUTDOWN NOSAVE command.\r\n")
+		default:
+			r.killed.Store(true)
+			r.cancel()
+			c.reply("+OK\r\n")
+		}
+	default:
+		c.reply("-ERR unknown subcommand '" + cSubcommand(args[1]) + "'. Try SCRIPT HELP.\r\n")
+	}
+	return true
+}
+
+// cSubcommand is an argument as Redis's errors show it (%.128s): cut
+// at a NUL and at 128 bytes, line breaks as blanks.
+func cSubcommand(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 128 {
+		s = s[:128]
+	}
+	return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+}
+
+// grabScript is run by miniredis's own Lua: its redis.call hands the
+// sandbox the script context of miniredis.
+const grabScript = "return redis.call(ARGV[1])"
+
+// runScript runs a compiled script for c, alone, and returns its reply.
+func (s *Server) runScript(c *conn, sha string, proto *lua.FunctionProto, keys, argv []string, readOnly bool) string {
+	sc := &s.scripting
+	sc.run.Lock()
+	defer sc.run.Unlock()
+	ctx, cancel := context.WithCancel(sc.ctx)
+	r := &runningScript{owner: c, done: make(chan struct{}), busy: make(chan struct{}), cancel: cancel}
+	sc.running.Store(r)
+	sc.world.Lock()
+	defer func() {
+		sc.world.Unlock()
+		sc.running.Store(nil)
+		close(r.done)
+		cancel()
+	}()
+
+	sc.nested = nil
+	c.quietly("EVAL", grabScript, "0", ctxCommand)
+	nested := sc.nested
+	if nested == nil {
+		return "-ERR the embedded Redis could not start the script\r\n"
+	}
+
+	run := &scriptRun{s: s, c: c, r: r, sha: sha, nested: nested, readOnly: readOnly}
+	L := run.newState(keys, argv)
+	defer L.Close()
+	L.SetContext(ctx)
+	fn := L.NewFunctionFromProto(proto)
+	fn.Env = run.env
+
+	timer := time.AfterFunc(time.Duration(sc.limit.Load()), func() { close(r.busy) })
+	defer timer.Stop()
+	reply := func() string {
+		s.mini.Lock()
+		defer s.mini.Unlock()
+		L.Push(fn)
+		if err := L.PCall(0, 1, L.NewFunction(run.errorHandler)); err != nil {
+			return run.errorReply(err)
+		}
+		return string(appendLuaReply(nil, L.Get(-1), c.resp3.Load(), 0))
+	}()
+	s.wake() // wake clients that wait for what the script pushed
+	return reply
+}
+
+// A scriptRun is one script's run: what its Lua functions need.
+type scriptRun struct {
+	s        *Server
+	c        *conn
+	r        *runningScript
+	sha      string
+	nested   any // miniredis's script context
+	readOnly bool
+	env      *lua.LTable // the script's globals, read-only
+	errLine  int         // the script's line where the error was raised
+}
+
+// luaRemoved are the globals of gopher-lua's base library that Redis
+// 7.0's Lua does not have: files, modules, environments, printing.
+var luaRemoved = []string{
+	"dofile", "loadfile", "getfenv", "setfenv", "print", "_printregs",
+	"module", "require", "newproxy", "_GOPHER_LUA_VERSION",
+}
+
+// newState makes a Lua state with Redis 7.0's globals: the base
+// library without files and modules, table, string, math, coroutine,
+// cjson, bit, struct, cmsgpack, redis, KEYS and ARGV.
+func (run *scriptRun) newState(keys, argv []string) *lua.LState {
+	L := lua.NewState(lua.Options{SkipOpenLibs: true})
+	for _, lib := range []struct {
+		name string
+		open lua.LGFunction
+	}{
+		{lua.BaseLibName, lua.OpenBase},
+		{lua.TabLibName, lua.OpenTable},
+		{lua.StringLibName, lua.OpenString},
+		{lua.MathLibName, lua.OpenMath},
+		{lua.CoroutineLibName, lua.OpenCoroutine},
+	} {
+		L.Push(L.NewFunction(lib.open))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	G := L.G.Global
+	for _, name := range luaRemoved {
+		G.RawSetString(name, lua.LNil)
+	}
+	G.RawSetString("_VERSION", lua.LString("Lua 5.1"))
+	G.RawSetString("gcinfo", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LNumber(0)) // the embedded Lua keeps no count of its own
+		return 1
+	}))
+	G.RawSetString("__redis__err__handler", L.NewFunction(func(L *lua.LState) int {
+		return 1 // the error as it is
+	}))
+
+	L.Push(L.NewFunction(luajson.Loader))
+	L.Call(0, 1)
+	G.RawSetString("cjson", L.Get(-1))
+	L.Pop(1)
+	G.RawSetString("bit", L.SetFuncs(L.NewTable(), bitFuncs))
+	G.RawSetString("struct", missingLib(L, "struct", "pack", "unpack", "size"))
+	G.RawSetString("cmsgpack", missingLib(L, "cmsgpack", "pack", "unpack", "unpack_one", "unpack_limit"))
+	G.RawSetString("redis", run.redisLib(L))
+
+	list := func(items []string) *lua.LTable {
+		t := L.CreateTable(len(items), 0)
+		for i, it := range items {
+			t.RawSetInt(i+1, lua.LString(it))
+		}
+		return t
+	}
+	G.RawSetString("KEYS", list(keys))
+	G.RawSetString("ARGV", list(argv))
+
+	// The globals are read-only, as in Redis 7.0: a script sees them
+	// through env, which refuses new ones and names unknown ones.
+	readOnly := L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("Attempt to modify a readonly table")
+		return 0
+	})
+	gmeta := L.NewTable()
+	gmeta.RawSetString("__newindex", readOnly)
+	L.SetMetatable(G, gmeta)
+	run.env = L.NewTable()
+	meta := L.NewTable()
+	meta.RawSetString("__newindex", readOnly)
+	meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		k := L.Get(2)
+		v := G.RawGet(k)
+		if v == lua.LNil {
+			L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
+		}
+		L.Push(v)
+		return 1
+	}))
+	L.SetMetatable(run.env, meta)
+	return L
+}
+
+// missingLib is a library of Redis's Lua that the embedded one lacks:
+// the names are there, calling one is an error.
+func missingLib(L *lua.LState, lib string, names ...string) *lua.LTable {
+	t := L.NewTable()
+	for _, name := range names {
+		t.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			L.RaiseError("%s.%s is not in the embedded Redis", lib, name)
+			return 0
+		}))
+	}
+	return t
+}
+
+// errorHandler runs where an error is raised, before the stack
+// unwinds: it notes the script's line, as Redis's error handler does.
+func (run *scriptRun) errorHandler(L *lua.LState) int {
+	for level := 0; level < 10; level++ {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			break
+		}
+		if _, err := L.GetInfo("Sl", dbg, lua.LNil); err == nil && dbg.Source == "user_script" && dbg.CurrentLine > 0 {
+			run.errLine = dbg.CurrentLine
+			break
+		}
+	}
+	L.Push(L.Get(1))
+	return 1
+}
+
+// errorReply is Redis 7.0's reply to a script that failed.
+func (run *scriptRun) errorReply(err error) string {
+	where := " script: " + run.sha + ", on @user_script:" + strconv.Itoa(max(run.errLine, 1)) + "."
+	clean := strings.NewReplacer("\r", " ", "\n", " ")
+	if run.r.killed.Load() {
+		return "-ERR Script killed by user with SCRIPT KILL..." + where + "\r\n"
+	}
+	var obj lua.LValue = lua.LString(err.Error())
+	if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
+		obj = ae.Object
+	}
+	if t, ok := obj.(*lua.LTable); ok {
+		if e, ok := t.RawGetString("err").(lua.LString); ok {
+			return "-" + clean.Replace(string(e)) + where + "\r\n"
+		}
+	}
+	if run.s.scripting.ctx.Err() != nil {
+		return "-ERR the embedded Redis is shutting down" + where + "\r\n"
+	}
+	return "-ERR " + clean.Replace(lua.LVAsString(obj)) + where + "\r\n"
+}
+
+// noScript are the commands a script may not call (Redis 7.0's
+// NOSCRIPT flag; for the containers, every subcommand).
+var noScript = map[string]bool{
+	"AUTH": true, "HELLO": true, "QUIT": true, "RESET": true, "WAIT": true,
+	"BLMOVE": true, "BLPOP": true, "BRPOP": true, "BRPOPLPUSH": true,
+	"BZPOPMAX": true, "BZPOPMIN": true,
+	"SUBSCRIBE": true, "PSUBSCRIBE": true, "SSUBSCRIBE": true,
+	"UNSUBSCRIBE": true, "PUNSUBSCRIBE": true, "SUNSUBSCRIBE": true,
+	"EVAL": true, "EVALSHA": true, "EVAL_RO": true, "EVALSHA_RO": true,
+	"FCALL": true, "FCALL_RO": true,
+	"BGREWRITEAOF": true, "BGSAVE": true, "DEBUG": true, "FAILOVER": true,
+	"MONITOR": true, "PSYNC": true, "REPLCONF": true, "REPLICAOF": true,
+	"ROLE": true, "SAVE": true, "SHUTDOWN": true, "SLAVEOF": true, "SYNC": true,
+	"DISCARD": true, "EXEC": true, "MULTI": true, "UNWATCH": true, "WATCH": true,
+	"CLIENT": true, "CONFIG": true, "SCRIPT": true, "FUNCTION": true,
+	"ACL": true, "LATENCY": true, "MODULE": true,
+}
+
+// redisLib is the script's redis table.
+func (run *scriptRun) redisLib(L *lua.LState) *lua.LTable {
+	t := L.NewTable()
+	L.SetFuncs(t, map[string]lua.LGFunction{
+		"call":  func(L *lua.LState) int { return run.call(L, true) },
+		"pcall": func(L *lua.LState) int { return run.call(L, false) },
+		"error_reply": func(L *lua.LState) int {
+			msg := L.CheckString(1)
+			if !strings.HasPrefix(msg, "-") {
+				msg = "-" + msg
+			}
+			L.Push(errTable(L, msg[1:]))
+			return 1
+		},
+		"status_reply": func(L *lua.LState) int {
+			t := L.NewTable()
+			t.RawSetString("ok", lua.LString(L.CheckString(1)))
+			L.Push(t)
+			return 1
+		},
+		"sha1hex": func(L *lua.LState) int {
+			if L.GetTop() != 1 {
+				L.RaiseError("wrong number of arguments")
+			}
+			L.Push(lua.LString(sha1Hex(lua.LVAsString(L.Get(1)))))
+			return 1
+		},
+		"log": func(L *lua.LState) int {
+			if L.GetTop() < 2 {
+				L.RaiseError("redis.log() requires two arguments or more.")
+			}
+			return 0 // Redis writes it to its log; the sandbox has none
+		},
+		"setresp": func(L *lua.LState) int {
+			if v := L.CheckInt(1); v != 2 && v != 3 {
+				L.RaiseError("RESP version must be 2 or 3.")
+			}
+			return 0
+		},
+		"set_repl":           func(L *lua.LState) int { return 0 },
+		"replicate_commands": func(L *lua.LState) int { L.Push(lua.LTrue); return 1 },
+		"breakpoint":         func(L *lua.LState) int { L.Push(lua.LFalse); return 1 },
+		"debug":              func(L *lua.LState) int { return 0 },
+		"acl_check_cmd": func(L *lua.LState) int {
+			name := L.CheckString(1)
+			if !run.s.known([]byte(name)) {
+				L.RaiseError("Invalid command passed to redis.acl_check_cmd()")
+			}
+			L.Push(lua.LTrue)
+			return 1
+		},
+	})
+	for k, v := range map[string]int{
+		"LOG_DEBUG": 0, "LOG_VERBOSE": 1, "LOG_NOTICE": 2, "LOG_WARNING": 3,
+		"REPL_NONE": 0, "REPL_AOF": 1, "REPL_SLAVE": 2, "REPL_REPLICA": 2, "REPL_ALL": 3,
+		"REDIS_VERSION_NUM": 0x070000,
+	} {
+		t.RawSetString(k, lua.LNumber(v))
+	}
+	t.RawSetString("REDIS_VERSION", lua.LString("7.0.0"))
+	return t
+}
+
+func errTable(L *lua.LState, msg string) *lua.LTable {
+	t := L.NewTable()
+	t.RawSetString("err", lua.LString(msg))
+	return t
+}
+
+// call is redis.call (raise: true) and redis.pcall: it runs a command
+// in miniredis, in the script's context, and turns the reply into Lua
+// values as Redis does.
+func (run *scriptRun) call(L *lua.LState, raise bool) int {
+	fail := func(msg string) int {
+		if raise {
+			L.Error(errTable(L, msg), 0)
+			return 0
+		}
+		L.Push(errTable(L, msg))
+		return 1
+	}
+	top := L.GetTop()
+	if top == 0 {
+		return fail("ERR Please specify at least one argument for this redis lib call")
+	}
+	args := make([]string, top)
+	for i := range args {
+		switch v := L.Get(i + 1).(type) {
+		case lua.LString:
+			args[i] = string(v)
+		case lua.LNumber:
+			args[i] = v.String()
+		default:
+			return fail("ERR Lua redis lib command arguments must be strings or integers")
+		}
+	}
+	name := strings.ToUpper(args[0])
+	_, isOwn := ownCommands[name]
+	switch {
+	case !isOwn && !run.s.known([]byte(args[0])):
+		return fail("ERR Unknown Redis command called from script")
+	case noScript[name]:
+		return fail("ERR This Redis command is not allowed from script")
+	case run.readOnly && !run.s.srv.IsReadOnlyCommand(name) && name != "PING" && name != "ECHO":
+		return fail("ERR Write commands are not allowed from read-only scripts.")
+	}
+	var reply []byte
+	if name == "PUBLISH" || name == "SPUBLISH" {
+		if len(args) != 3 {
+			return fail("ERR Wrong number of args calling Redis command from script")
+		}
+		reply = []byte(":" + strconv.Itoa(run.c.publish([]byte(args[0]), []byte(args[1]), []byte(args[2]))) + "\r\n")
+	} else {
+		var err error
+		if reply, err = run.dispatch(args); err != nil {
+			return fail("ERR " + err.Error())
+		}
+	}
+	if !run.s.srv.IsReadOnlyCommand(name) {
+		run.r.wrote.Store(true)
+	}
+	v, err := server.ParseReply(bufio.NewReader(bytes.NewReader(reply)))
+	if err != nil {
+		msg := err.Error()
+		if strings.HasPrefix(msg, "ERR wrong number of arguments") {
+			msg = "ERR Wrong number of args calling Redis command from script"
+		}
+		return fail(msg)
+	}
+	L.Push(redisToLua(L, v))
+	return 1
+}
+
+// dispatch runs a command in miniredis in the script's context, and
+// returns its reply. A panic inside miniredis is an error.
+func (run *scriptRun) dispatch(args []string) (reply []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the embedded Redis failed on this command (a miniredis bug): %v", r)
+		}
+	}()
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	p := server.NewPeer(w)
+	p.Ctx = run.nested
+	run.s.srv.Dispatch(p, args)
+	w.Flush()
+	return buf.Bytes(), nil
+}
+
+// redisToLua converts a parsed reply as Redis does: integers to
+// numbers, bulks to strings, nil to false, arrays to tables, a status
+// to {ok=...}.
+func redisToLua(L *lua.LState, v any) lua.LValue {
+	switch v := v.(type) {
+	case nil:
+		return lua.LFalse
+	case int:
+		return lua.LNumber(v)
+	case int64:
+		return lua.LNumber(v)
+	case string:
+		return lua.LString(v)
+	case []byte:
+		return lua.LString(v)
+	case server.Simple:
+		t := L.NewTable()
+		t.RawSetString("ok", lua.LString(v))
+		return t
+	case []any:
+		t := L.CreateTable(len(v), 0)
+		for i, e := range v {
+			t.RawSetInt(i+1, redisToLua(L, e))
+		}
+		return t
+	}
+	return lua.LFalse
+}
+
+// appendLuaReply converts a script's result to a reply as Redis 7.0
+// does: numbers are truncated to integers, true is 1, false and nil are
+// nil, a table with err or ok is an error or a status, any other table
+// is an array up to its first nil.
+func appendLuaReply(b []byte, v lua.LValue, resp3 bool, depth int) []byte {
+	null := "$-1\r\n"
+	if resp3 {
+		null = "_\r\n"
+	}
+	clean := strings.NewReplacer("\r", " ", "\n", " ")
+	switch v := v.(type) {
+	case lua.LBool:
+		if v {
+			return append(b, ":1\r\n"...)
+		}
+		return append(b, null...)
+	case lua.LNumber:
+		f := float64(v)
+		if math.IsNaN(f) || f >= math.MaxInt64 || f <= math.MinInt64 {
+			return append(b, ":-9223372036854775808\r\n"...)
+		}
+		return append(b, ":"+strconv.FormatInt(int64(f), 10)+"\r\n"...)
+	case lua.LString:
+		return append(b, bulk(string(v))...)
+	case *lua.LTable:
+		if e, ok := v.RawGetString("err").(lua.LString); ok {
+			return append(b, "-"+clean.Replace(string(e))+"\r\n"...)
+		}
+		if s, ok := v.RawGetString("ok").(lua.LString); ok {
+			return append(b, "+"+clean.Replace(string(s))+"\r\n"...)
+		}
+		if depth > 100 {
+			return append(b, "-ERR reached lua stack limit\r\n"...)
+		}
+		var items []lua.LValue
+		for i := 1; ; i++ {
+			e := v.RawGetInt(i)
+			if e == lua.LNil {
+				break
+			}
+			items = append(items, e)
+		}
+		b = append(b, "*"+strconv.Itoa(len(items))+"\r\n"...)
+		for _, e := range items {
+			b = appendLuaReply(b, e, resp3, depth+1)
+		}
+		return b
+	}
+	return append(b, null...)
+}
+
+// bitFuncs is LuaBitOp's bit library, which Redis's Lua has: 32-bit
+// operations on numbers.
+var bitFuncs = map[string]lua.LGFunction{
+	"tobit": func(L *lua.LState) int { return pushBit(L, toBit(L, 1)) },
+	"bnot":  func(L *lua.LState) int { return pushBit(L, ^toBit(L, 1)) },
+	"band":  bitFold(func(a, b int32) int32 { return a & b }),
+	"bor":   bitFold(func(a, b int32) int32 { return a | b }),
+	"bxor":  bitFold(func(a, b int32) int32 { return a ^ b }),
+	"lshift": func(L *lua.LState) int {
+		return pushBit(L, int32(uint32(toBit(L, 1))<<(uint32(toBit(L, 2))&31)))
+	},
+	"rshift": func(L *lua.LState) int {
+		return pushBit(L, int32(uint32(toBit(L, 1))>>(uint32(toBit(L, 2))&31)))
+	},
+	"arshift": func(L *lua.LState) int {
+		return pushBit(L, toBit(L, 1)>>(uint32(toBit(L, 2))&31))
+	},
+	"rol": func(L *lua.LState) int {
+		x, n := uint32(toBit(L, 1)), uint32(toBit(L, 2))&31
+		return pushBit(L, int32(x<<n|x>>((32-n)&31)))
+	},
+	"ror": func(L *lua.LState) int {
+		x, n := uint32(toBit(L, 1)), uint32(toBit(L, 2))&31
+		return pushBit(L, int32(x>>n|x<<((32-n)&31)))
+	},
+	"bswap": func(L *lua.LState) int {
+		x := uint32(toBit(L, 1))
+		return pushBit(L, int32(x>>24|x>>8&0xff00|x<<8&0xff0000|x<<24))
+	},
+	"tohex": func(L *lua.LState) int {
+		x := uint32(toBit(L, 1))
+		n := 8
+		if L.GetTop() >= 2 {
+			n = int(toBit(L, 2))
+		}
+		digits := "0123456789abcdef"
+		if n < 0 {
+			n, digits = -n, "0123456789ABCDEF"
+		}
+		n = min(n, 8)
+		out := make([]byte, n)
+		for i := n - 1; i >= 0; i-- {
+			out[i] = digits[x&15]
+			x >>= 4
+		}
+		L.Push(lua.LString(out))
+		return 1
+	},
+}
+
+// toBit is LuaBitOp's conversion of a number to 32 bits.
+func toBit(L *lua.LState, i int) int32 {
+	f := float64(L.CheckNumber(i))
+	return int32(uint32(int64(math.Mod(f, 1<<32))))
+}
+
+func pushBit(L *lua.LState, x int32) int {
+	L.Push(lua.LNumber(x))
+	return 1
+}
+
+func bitFold(op func(a, b int32) int32) lua.LGFunction {
+	return func(L *lua.LState) int {
+		x := toBit(L, 1)
+		for i := 2; i <= L.GetTop(); i++ {
+			x = op(x, toBit(L, i))
+		}
+		return pushBit(L, x)
+	}
+}
