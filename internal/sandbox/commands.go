@@ -98,9 +98,12 @@ func (c *conn) run(argv [][]byte) bool {
 				return true
 			}
 		}
-		if containers[name] && len(args) > 1 {
+		switch {
+		case containers[name] && len(args) > 1:
 			goOn = c.dispatchSub(args)
-		} else {
+		case c.resp3.Load() && !c.inMulti && withScores(name, args):
+			goOn = c.dispatchFixed(args, pairUp)
+		default:
 			goOn = c.dispatch(args)
 		}
 		c.track(name, args)

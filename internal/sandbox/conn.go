@@ -9,11 +9,14 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2/server"
+
+	"redis-by-hand/internal/resp"
 )
 
 // drain bounds how long the sandbox still reads (and discards) what a
@@ -39,6 +42,7 @@ type conn struct {
 	// Only serve's goroutine uses these.
 	mute    bool                  // quietly: throw miniredis's replies away
 	capture *[]byte               // dispatchSub: keep miniredis's replies here
+	broke   bool                  // the client broke the protocol
 	db      int                   // the selected database, for MONITOR
 	inMulti bool                  // between MULTI and EXEC/DISCARD
 	dirty   bool                  // an unknown command came after MULTI: EXEC aborts
@@ -93,10 +97,13 @@ func (c *conn) serve() {
 	}
 	c.leave()
 	c.out.close()
-	if end == nil {
+	if end == nil && !c.broke {
 		// The sandbox closes: say so (FIN), then read what the
 		// client still sends for a moment, so that closing does not
-		// reset the connection under the client's last read.
+		// reset the connection under the client's last read. After
+		// a protocol error, Redis closes at once: what the client
+		// sent that it has not read resets the connection, and the
+		// sandbox does the same.
 		if tcp, ok := c.sock.(*net.TCPConn); ok {
 			tcp.CloseWrite()
 		}
@@ -149,6 +156,7 @@ func (c *conn) runAll() bool {
 		var perr *protocolError
 		if errors.As(err, &perr) {
 			c.reply("-ERR " + perr.msg + "\r\n")
+			c.broke = true
 			return false
 		}
 		if argv == nil {
@@ -206,18 +214,70 @@ func (c *conn) dispatch(args []string) (ok bool) {
 // the subcommand as sent, byte for byte, cut at 128 bytes (miniredis
 // gives it whole, upper-cased, its bytes read as UTF-8).
 func (c *conn) dispatchSub(args []string) bool {
+	return c.dispatchFixed(args, func(got []byte) []byte {
+		if bytes.HasPrefix(got, []byte("-ERR unknown subcommand '")) && bytes.HasSuffix(got, []byte(" HELP.\r\n")) {
+			got = []byte("-ERR unknown subcommand '" + cSubcommand(args[1]) + "'. Try " +
+				strings.ToUpper(args[0]) + " HELP.\r\n")
+		}
+		return got
+	})
+}
+
+// dispatchFixed runs a command in miniredis, and fix mends its reply.
+func (c *conn) dispatchFixed(args []string, fix func([]byte) []byte) bool {
 	c.w.Flush()
 	var got []byte
 	c.capture = &got
 	ok := c.dispatch(args)
 	c.w.Flush()
 	c.capture = nil
-	if bytes.HasPrefix(got, []byte("-ERR unknown subcommand '")) && bytes.HasSuffix(got, []byte(" HELP.\r\n")) {
-		got = []byte("-ERR unknown subcommand '" + cSubcommand(args[1]) + "'. Try " +
-			strings.ToUpper(args[0]) + " HELP.\r\n")
-	}
-	c.w.Write(got)
+	c.w.Write(fix(got))
 	return ok
+}
+
+// withScores reports whether a sorted-set command's RESP3 reply is a
+// list of [member, score] pairs in Redis 7.0 (miniredis gives one flat
+// list): the ranges and set operations WITHSCORES, and ZPOPMIN and
+// ZPOPMAX given a count.
+func withScores(name string, args []string) bool {
+	switch name {
+	case "ZRANGE", "ZREVRANGE", "ZRANGEBYSCORE", "ZREVRANGEBYSCORE",
+		"ZUNION", "ZINTER", "ZDIFF", "ZRANDMEMBER":
+		for _, a := range args[2:] {
+			if strings.EqualFold(a, "WITHSCORES") {
+				return true
+			}
+		}
+	case "ZPOPMIN", "ZPOPMAX":
+		return len(args) == 3
+	}
+	return false
+}
+
+// pairUp turns a flat RESP3 array of members and scores into an
+// array of [member, score] pairs; any other reply stays as it is.
+func pairUp(flat []byte) []byte {
+	r := bufio.NewReader(bytes.NewReader(flat))
+	line, err := r.ReadString('\n')
+	if err != nil || line[0] != '*' {
+		return flat
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(line[1:], "\r\n"))
+	if err != nil || n < 0 || n%2 != 0 {
+		return flat
+	}
+	out := fmt.Appendf(nil, "*%d\r\n", n/2)
+	for i := 0; i < n; i++ {
+		item, err := resp.ReadReply3(r)
+		if err != nil {
+			return flat
+		}
+		if i%2 == 0 {
+			out = append(out, "*2\r\n"...)
+		}
+		out = append(out, item...)
+	}
+	return out
 }
 
 // mayBlock are the commands that can wait for another client.
