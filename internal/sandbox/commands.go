@@ -286,13 +286,18 @@ var scriptCommands = map[string]bool{
 // (else miniredis answers): an integer, above 0, and a time in
 // milliseconds that does not overflow.
 func setExpireCheck(opts []string) string {
-	unit, at, value := "", false, ""
+	const syntax = "-ERR syntax error\r\n"
+	unit, at, value, keep := "", false, "", false
 	for i := 0; i < len(opts); i++ {
 		switch o := strings.ToUpper(opts[i]); o {
-		case "NX", "XX", "GET", "KEEPTTL":
+		case "NX", "XX", "GET":
+		case "KEEPTTL":
+			keep = true
 		case "EX", "PX", "EXAT", "PXAT":
-			if unit != "" || i+1 == len(opts) {
-				return ""
+			// The same option twice is taken (the last wins),
+			// two different ones are not.
+			if unit != "" && (unit != o[:2] || at != (len(o) == 4)) || i+1 == len(opts) {
+				return syntax
 			}
 			unit, at, value = o[:2], len(o) == 4, opts[i+1]
 			i++
@@ -300,8 +305,11 @@ func setExpireCheck(opts []string) string {
 			return ""
 		}
 	}
-	if unit == "" {
+	switch {
+	case unit == "":
 		return ""
+	case keep:
+		return syntax
 	}
 	const invalid = "-ERR invalid expire time in 'set' command\r\n"
 	n, ok := parseInt([]byte(value))

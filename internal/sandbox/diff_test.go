@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"redis-by-hand/internal/realredis"
+	"redis-by-hand/internal/resp"
 )
 
 // quiet is how long a connection must stay silent before an exchange
@@ -301,6 +303,48 @@ var knownDifferences = []ending{
 		`"*0\r\n", open`,
 		`"*2\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n", open`,
 	},
+	{
+		"scripts inside a transaction",
+		"multi\r\neval \"return 1\" 0\r\nexec\r\n",
+		`"+OK\r\n-ERR the embedded Redis cannot queue eval in a transaction\r\n-EXECABORT Transaction discarded because of previous errors.\r\n", open`,
+		`"+OK\r\n+QUEUED\r\n*1\r\n:1\r\n", open`,
+	},
+	{
+		"Lua: the compiler's messages",
+		"eval \"return 'a' ..\" 0\r\n",
+		`"-ERR Error compiling script (new function): user_script at EOF:   syntax error \r\n", open`,
+		`"-ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'\r\n", open`,
+	},
+	{
+		"Lua: struct and cmsgpack",
+		"eval \"return struct.pack('>I2', 258)\" 0\r\n",
+		`"-ERR user_script:1: struct.pack is not in the embedded Redis script: ddf74acd48562fc5014d631813197987a4f9df63, on @user_script:1.\r\n", open`,
+		`"$2\r\n\x01\x02\r\n", open`,
+	},
+	{
+		"Lua: a global changed through _G",
+		"eval \"_G.redis = 1 return 1\" 0\r\n",
+		`":1\r\n", open`,
+		`"-ERR user_script:1: Attempt to modify a readonly table script: b17b4ab5e52ef6f7148e80ed37f039d1572fe747, on @user_script:1.\r\n", open`,
+	},
+	{
+		"Lua: redis.setresp(3)",
+		"eval \"redis.setresp(3) return redis.call('get', KEYS[1]) == nil\" 1 diff:nokey\r\n",
+		`"$-1\r\n", open`,
+		`":1\r\n", open`,
+	},
+	{
+		"Lua: gcinfo and the version",
+		"eval \"return {gcinfo() > 0, redis.REDIS_VERSION}\" 0\r\n",
+		`"*2\r\n$-1\r\n$5\r\n7.0.0\r\n", open`,
+		`"*2\r\n:1\r\n$6\r\n7.0.15\r\n", open`,
+	},
+	{
+		"SET with an expire option twice",
+		"set diff:ex2 v ex 0 ex 100\r\n",
+		`"-ERR invalid expire time in set\r\n", open`,
+		`"+OK\r\n", open`,
+	},
 }
 
 // sameEndings are exchanges that start with a reply that names the
@@ -336,5 +380,146 @@ func testEndings(t *testing.T, cases []ending) {
 				t.Errorf("redis-server now answers %s\nnot ...%s: update docs/differences.md", got, d.server)
 			}
 		})
+	}
+}
+
+// closingCases are requests that end the connection: with QUIT, or
+// with a protocol error. Each exchange is read reply by reply, by the
+// replies' framing, to the end of the connection: no silence decides
+// when it is over. skip is how many replies to leave out of the
+// comparison (HELLO's names the server).
+var closingCases = []struct {
+	name string
+	send string
+	skip int
+}{
+	// Protocol errors, and what looks like one but is not.
+	{"bulk length over proto-max-bulk-len", "*1\r\n$536870913\r\n", 0},
+	{"array length over INT_MAX", "*2147483648\r\n", 0},
+	{"array length INT_MAX is taken", "*2147483647\r\n:1\r\n", 0},
+	{"array length minus zero", "*-0\r\nPING\r\n", 0},
+	{"bulk length minus zero", "*1\r\n$-0\r\n", 0},
+	{"bulk length with a blank", "*1\r\n$ 4\r\nPING\r\n", 0},
+	{"bulk length line ending cr cr lf", "*1\r\n$4\r\r\nPING\r\nQUIT\r\n", 0},
+	{"a bulk without an array", "$4\r\nPING\r\nQUIT\r\n", 0},
+	{"a blank before the array", " *1\r\n$4\r\nPING\r\nQUIT\r\n", 0},
+
+	// Lua: the globals, and what a script may not reach.
+	{"lua globals", `eval "` + listGlobals + `" 0` + "\r\nQUIT\r\n", 0},
+	{"lua redis table", `eval "local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) return t" 0` + "\r\nQUIT\r\n", 0},
+	{"lua files and system", `eval "return dofile('/etc/passwd')" 0` + "\r\n" +
+		`eval "return loadfile('/etc/passwd')" 0` + "\r\n" +
+		`eval "return require('os')" 0` + "\r\n" +
+		`eval "return io.open('/etc/passwd')" 0` + "\r\n" +
+		`eval "return os.execute('true')" 0` + "\r\n" +
+		`eval "return getfenv(1)" 0` + "\r\n" +
+		`eval "print(1)" 0` + "\r\nQUIT\r\n", 0},
+	{"lua errors", `eval "x = 1" 0` + "\r\n" +
+		`eval "error('boom')" 0` + "\r\n" +
+		`eval "return redis.call('nosuch')" 0` + "\r\n" +
+		`eval "return redis.call('get')" 0` + "\r\n" +
+		`eval "return redis.call()" 0` + "\r\n" +
+		`eval "return redis.call('multi')" 0` + "\r\n" +
+		`eval "redis.call('set', KEYS[1], 'x') return redis.call('incr', KEYS[1])" 1 diff:lua` + "\r\n" +
+		`eval "return redis.pcall('incr', KEYS[1])" 1 diff:lua` + "\r\n" +
+		`eval "return redis.error_reply('MY bad')" 0` + "\r\n" +
+		`eval "return {err = 'My err'}" 0` + "\r\nQUIT\r\n", 0},
+	{"lua replies", `eval "return {1, 2.9, 'a', {true, false}, nil, 5}" 0` + "\r\n" +
+		`eval "return {ok = 'fine'}" 0` + "\r\n" +
+		`eval "return redis.call('ping')" 0` + "\r\n" +
+		`eval "return redis.call('publish', 'diff:nobody', 'm')" 0` + "\r\n" +
+		`eval "return {KEYS[1], ARGV[1], ARGV[2]}" 1 k a b` + "\r\n" +
+		`eval "return cjson.encode({1, 2})" 0` + "\r\n" +
+		`eval "return bit.tohex(bit.band(0xff0, 0x0ff))" 0` + "\r\n" +
+		`eval "return redis.sha1hex('')" 0` + "\r\nQUIT\r\n", 0},
+	{"lua arguments and the script cache", `eval "return 1" x` + "\r\n" +
+		`eval "return 1" 3 a` + "\r\n" +
+		`eval "return 1" -1` + "\r\n" +
+		"evalsha 0000000000000000000000000000000000000000 0\r\n" +
+		`script load "return 'cached'"` + "\r\n" +
+		"evalsha ae6c1ccc30a89fd3a4d6d5cbc1e6ba4fa2d05d07 0\r\n" +
+		"script exists ae6c1ccc30a89fd3a4d6d5cbc1e6ba4fa2d05d07 0000000000000000000000000000000000000000\r\n" +
+		`eval_ro "return redis.call('set', 'diff:ro', 'x')" 0` + "\r\n" +
+		"script kill\r\nscript flush x\r\nscript nosuch\r\nQUIT\r\n", 0},
+
+	// Command errors.
+	{"watch inside multi", "multi\r\nwatch diff:w\r\nset diff:w 1\r\nexec\r\nQUIT\r\n", 0},
+	{"set expire times", "set diff:ex v ex 0\r\nset diff:ex v px 9223372036854775807\r\n" +
+		"set diff:ex v ex -1\r\nset diff:ex v ex 9223372036854776\r\nset diff:ex v exat 9223372036854775807\r\n" +
+		"set diff:ex v pxat -1\r\nset diff:ex v ex x\r\nset diff:ex v ex 1 px 1\r\nset diff:ex v ex\r\n" +
+		"set diff:ex v ex 1 keepttl\r\nset diff:ex v ex 100 ex 0\r\nQUIT\r\n", 0},
+	{"auth without a password", "auth default foo\r\nauth nobody foo\r\nauth foo\r\nQUIT\r\n", 0},
+	{"config set", "config set nosuch 1\r\nconfig set lua-time-limit x\r\nconfig set lua-time-limit -1\r\n" +
+		"config set lua-time-limit\r\nconfig set lua-time-limit 5000\r\nconfig get lua-time-limit\r\nQUIT\r\n", 0},
+	{"incrbyfloat infinity", "incrbyfloat diff:f inf\r\nincrbyfloat diff:f -inf\r\nincrbyfloat diff:f nan\r\n" +
+		"set diff:f2 abc\r\nincrbyfloat diff:f2 inf\r\nQUIT\r\n", 0},
+	{"object encoding", "set diff:oe1 -12\r\nset diff:oe2 12345678901234567890\r\n" +
+		"set diff:oe3 " + strings.Repeat("a", 45) + "\r\nrpush diff:oe4 a\r\nhset diff:oe5 a b\r\n" +
+		"sadd diff:oe6 1\r\nsadd diff:oe7 a\r\nzadd diff:oe8 1 a\r\n" +
+		"object encoding diff:oe1\r\nobject encoding diff:oe2\r\nobject encoding diff:oe3\r\n" +
+		"object encoding diff:oe4\r\nobject encoding diff:oe5\r\nobject encoding diff:oe6\r\n" +
+		"object encoding diff:oe7\r\nobject encoding diff:oe8\r\nobject encoding diff:none\r\n" +
+		"object encoding\r\nQUIT\r\n", 0},
+	{"unknown subcommands as sent", "client \xff\xfe\r\nclient " + strings.Repeat("x", 200) + "\r\n" +
+		"object Foo\r\n*2\r\n$6\r\nCLIENT\r\n$3\r\na\x00b\r\nQUIT\r\n", 0},
+	{"resp3 scores in pairs", "hello 3\r\nzadd diff:z3 1 a 2.5 b\r\nzrange diff:z3 0 -1 withscores\r\n" +
+		"zrange diff:z3 0 -1\r\nzrevrange diff:z3 0 -1 withscores\r\nzrangebyscore diff:z3 -inf +inf withscores\r\n" +
+		"zunion 1 diff:z3 withscores\r\nzpopmin diff:z3\r\nzpopmax diff:z3 1\r\nQUIT\r\n", 1},
+}
+
+// TestDifferentialToClose sends each of closingCases to both servers,
+// and requires the same replies and the same end.
+func TestDifferentialToClose(t *testing.T) {
+	t.Parallel()
+	real, sb := backends(t)
+	results := make([]result, len(closingCases))
+	var wg sync.WaitGroup
+	for i, tc := range closingCases {
+		wg.Add(2)
+		go func() { defer wg.Done(); results[i].real = exchangeToClose(real, tc.send, tc.skip) }()
+		go func() { defer wg.Done(); results[i].sandbox = exchangeToClose(sb, tc.send, tc.skip) }()
+	}
+	wg.Wait()
+	for i, tc := range closingCases {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := results[i]; r.sandbox != r.real {
+				t.Errorf("sent %q\nsandbox:      %s\nredis-server: %s", tc.send, r.sandbox, r.real)
+			}
+		})
+	}
+}
+
+// exchangeToClose sends req, then reads replies until the server ends
+// the connection, and returns them (but the first skip) and how it
+// ended.
+func exchangeToClose(addr, req string, skip int) string {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return err.Error()
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		return err.Error()
+	}
+	r := bufio.NewReader(c)
+	var out strings.Builder
+	for i := 0; ; i++ {
+		reply, err := resp.ReadReply3(r)
+		if i >= skip && len(reply) > 0 {
+			fmt.Fprintf(&out, "%q ", reply)
+		}
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF):
+			return out.String() + "closed"
+		case errors.Is(err, syscall.ECONNRESET):
+			return out.String() + "reset"
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return out.String() + "still open after 10 s"
+		default:
+			return out.String() + err.Error()
+		}
 	}
 }

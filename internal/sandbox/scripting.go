@@ -500,6 +500,20 @@ var noScript = map[string]bool{
 	"ACL": true, "LATENCY": true, "MODULE": true,
 }
 
+// notWrites are commands that do not write, which miniredis does not
+// mark read-only.
+var notWrites = map[string]bool{
+	"PING": true, "ECHO": true, "TIME": true, "OBJECT": true, "INFO": true,
+	"XINFO": true, "PUBLISH": true, "SPUBLISH": true, "PUBSUB": true,
+	"SELECT": true, "COMMAND": true, "LCS": true, "SINTERCARD": true,
+}
+
+// writes reports whether a command may write (a script that ran one
+// cannot be killed, and a read-only script may not run one).
+func (s *Server) writes(name string) bool {
+	return !notWrites[name] && !s.srv.IsReadOnlyCommand(name)
+}
+
 // redisLib is the script's redis table.
 func (run *scriptRun) redisLib(L *lua.LState) *lua.LTable {
 	t := L.NewTable()
@@ -603,7 +617,7 @@ func (run *scriptRun) call(L *lua.LState, raise bool) int {
 		return fail("ERR Unknown Redis command called from script")
 	case noScript[name]:
 		return fail("ERR This Redis command is not allowed from script")
-	case run.readOnly && !run.s.srv.IsReadOnlyCommand(name) && name != "PING" && name != "ECHO":
+	case run.readOnly && run.s.writes(name):
 		return fail("ERR Write commands are not allowed from read-only scripts.")
 	}
 	var reply []byte
@@ -618,7 +632,7 @@ func (run *scriptRun) call(L *lua.LState, raise bool) int {
 			return fail("ERR " + err.Error())
 		}
 	}
-	if !run.s.srv.IsReadOnlyCommand(name) {
+	if run.s.writes(name) {
 		run.r.wrote.Store(true)
 	}
 	v, err := server.ParseReply(bufio.NewReader(bytes.NewReader(reply)))
