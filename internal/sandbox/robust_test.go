@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -432,5 +434,28 @@ func TestStalledBigHeaders(t *testing.T) {
 		t.Errorf("three stalled 512 MiB headers grew the heap by %d MiB", grew>>20)
 	} else {
 		t.Logf("the heap grew by %d KiB", grew>>10)
+	}
+}
+
+// TestProtocolErrorResets: after a protocol error, with more input on
+// its way, Redis closes at once, and the input it has not read resets
+// the connection; the sandbox does the same. The reply may or may not
+// arrive before the reset; what arrives is the reply's beginning.
+func TestProtocolErrorResets(t *testing.T) {
+	t.Parallel()
+	real, sb := backends(t)
+	const want = "+PONG\r\n-ERR Protocol error: too big inline request\r\n"
+	for _, addr := range []string{sb, real} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		go c.Write([]byte("*1\r\n$4\r\nPING\r\n" + strings.Repeat("a", 1<<20)))
+		got, err := io.ReadAll(c)
+		if !errors.Is(err, syscall.ECONNRESET) || !strings.HasPrefix(want, string(got)) {
+			t.Errorf("%s: got %q, %v; want a beginning of %q, then a reset", addr, got, err, want)
+		}
 	}
 }
