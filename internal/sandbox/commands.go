@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2/server"
+
+	"redis-by-hand/internal/resp"
 )
 
 // run runs one command. The sandbox checks it the way Redis does, in
@@ -75,22 +77,27 @@ func (c *conn) run(argv [][]byte) bool {
 		// sandbox answered: discard its queue, and answer as Redis.
 		c.quietly("DISCARD")
 		c.inMulti, c.dirty = false, false
+		c.later, c.queued = nil, 0
 		c.reply("-EXECABORT Transaction discarded because of previous errors.\r\n")
-	case isOwn && c.inMulti && name == "PING":
-		goOn = c.dispatch(args) // miniredis queues it
-	case isOwn && c.inMulti && name != "RESET":
+	case c.inMulti && name == "EXEC" && len(c.later) > 0:
+		goOn = c.execWithLater(args)
+		c.track(name, args)
+	case isOwn && c.inMulti && (scriptCommands[name] && name != "SCRIPT" || name == "MONITOR"):
 		c.reply("-ERR the embedded Redis cannot queue " + strings.ToLower(name) +
 			" in a transaction\r\n")
 		c.dirty = true
-	case isOwn:
-		// Own commands may write to other clients' outputs: this
-		// client's earlier replies go first.
-		c.w.Flush()
-		if own.raw != nil {
-			goOn = own.raw(c, argv)
-		} else {
-			goOn = own.run(c, args)
+	case isOwn && c.inMulti && name != "RESET":
+		// The sandbox keeps it, and runs it when miniredis runs its
+		// part of the transaction (EXEC).
+		kept := make([][]byte, len(argv))
+		for i, a := range argv {
+			kept[i] = bytes.Clone(a)
 		}
+		c.later = append(c.later, queuedCommand{c.queued, kept})
+		c.queued++
+		c.reply("+QUEUED\r\n")
+	case isOwn:
+		goOn = c.runOwn(own, argv)
 	default:
 		if !c.inMulti || name == "WATCH" {
 			if r := c.s.check(c, name, args); r != "" {
@@ -103,6 +110,8 @@ func (c *conn) run(argv [][]byte) bool {
 			goOn = c.dispatchSub(args)
 		case c.resp3.Load() && !c.inMulti && withScores(name, args):
 			goOn = c.dispatchFixed(args, pairUp)
+		case c.inMulti:
+			goOn = c.queue(args)
 		default:
 			goOn = c.dispatch(args)
 		}
@@ -110,6 +119,85 @@ func (c *conn) run(argv [][]byte) bool {
 	}
 	if !adminCommands[name] {
 		c.feedMonitors(argv)
+	}
+	return goOn
+}
+
+// runOwn runs one of the sandbox's own commands.
+func (c *conn) runOwn(own ownCommand, argv [][]byte) bool {
+	// Own commands may write to other clients' outputs: this
+	// client's earlier replies go first.
+	c.w.Flush()
+	if own.raw != nil {
+		return own.raw(c, argv)
+	}
+	args := make([]string, len(argv))
+	for i, a := range argv {
+		args[i] = string(a)
+	}
+	return own.run(c, args)
+}
+
+// A queuedCommand is one of the sandbox's own commands in a
+// transaction: the pos-th command queued, counting miniredis's.
+type queuedCommand struct {
+	pos  int
+	argv [][]byte
+}
+
+// queue hands a command to miniredis inside a transaction, and counts
+// it if miniredis queued it.
+func (c *conn) queue(args []string) bool {
+	return c.dispatchFixed(args, func(got []byte) []byte {
+		if string(got) == "+QUEUED\r\n" {
+			c.queued++
+		}
+		return got
+	})
+}
+
+// execWithLater runs EXEC in a transaction that holds commands of the
+// sandbox's own: miniredis runs its part and answers with an array of
+// its replies, in which the sandbox puts its own commands' replies at
+// their places, running them now. If miniredis does not run the
+// transaction (a watched key changed), neither does the sandbox.
+func (c *conn) execWithLater(args []string) bool {
+	later := c.later
+	total := c.queued
+	c.later, c.queued = nil, 0
+	c.w.Flush()
+	var got []byte
+	c.capture = &got
+	goOn := c.dispatch(args)
+	c.w.Flush()
+	c.capture = nil
+
+	r := bufio.NewReader(bytes.NewReader(got))
+	line, err := r.ReadString('\n')
+	n, err2 := strconv.Atoi(strings.TrimPrefix(strings.TrimSuffix(line, "\r\n"), "*"))
+	if err != nil || err2 != nil || line[0] != '*' || n != total-len(later) {
+		c.w.Write(got)
+		return goOn
+	}
+	replies := make([][]byte, n)
+	for i := range replies {
+		if replies[i], err = resp.ReadReply3(r); err != nil {
+			c.w.Write(got)
+			return goOn
+		}
+	}
+	c.reply("*" + strconv.Itoa(total) + "\r\n")
+	for pos := 0; pos < total; pos++ {
+		if len(later) > 0 && later[0].pos == pos {
+			argv := later[0].argv
+			later = later[1:]
+			if !c.runOwn(ownCommands[strings.ToUpper(string(argv[0]))], argv) {
+				goOn = false
+			}
+			continue
+		}
+		c.w.Write(replies[0])
+		replies = replies[1:]
 	}
 	return goOn
 }
@@ -133,9 +221,11 @@ func (c *conn) track(name string, args []string) {
 	case name == "MULTI" && len(args) == 1:
 		if !c.inMulti {
 			c.inMulti, c.dirty = true, false
+			c.later, c.queued = nil, 0
 		}
 	case (name == "EXEC" || name == "DISCARD") && len(args) == 1:
 		c.inMulti, c.dirty = false, false
+		c.later, c.queued = nil, 0
 	case name == "SELECT" && len(args) == 2 && !c.inMulti:
 		if n, ok := parseInt([]byte(args[1])); ok && n >= 0 && n < databases {
 			c.db = int(n)
@@ -576,6 +666,7 @@ func (c *conn) reset([]string) bool {
 	if c.inMulti {
 		c.quietly("DISCARD")
 		c.inMulti, c.dirty = false, false
+		c.later, c.queued = nil, 0
 	}
 	c.quietly("UNWATCH")
 	c.quietly("SELECT", "0")

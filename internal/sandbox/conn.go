@@ -46,6 +46,8 @@ type conn struct {
 	db      int                   // the selected database, for MONITOR
 	inMulti bool                  // between MULTI and EXEC/DISCARD
 	dirty   bool                  // an unknown command came after MULTI: EXEC aborts
+	queued  int                   // commands queued since MULTI
+	later   []queuedCommand       // the sandbox's own among them, to run at EXEC
 	touched []*conn               // clients this batch published to: kick them after
 	readErr atomic.Pointer[error] // set by watch: the client has gone
 

@@ -268,12 +268,6 @@ var knownDifferences = []ending{
 		`-ERR The MAXLEN argument must be >= 0.\r\n", open`,
 	},
 	{
-		"the sandbox's own commands in a transaction",
-		"multi\r\npublish diff:c m\r\nexec\r\n",
-		`"+OK\r\n-ERR the embedded Redis cannot queue publish in a transaction\r\n-EXECABORT Transaction discarded because of previous errors.\r\n", open`,
-		`"+OK\r\n+QUEUED\r\n*1\r\n:0\r\n", open`,
-	},
-	{
 		"argument checks in a transaction",
 		"multi\r\nset diff:mk v nx xx\r\nexec\r\n",
 		`"+OK\r\n+QUEUED\r\n*1\r\n$-1\r\n", open`,
@@ -462,6 +456,12 @@ var closingCases = []struct {
 		"object encoding\r\nQUIT\r\n", 0},
 	{"unknown subcommands as sent", "client \xff\xfe\r\nclient " + strings.Repeat("x", 200) + "\r\n" +
 		"object Foo\r\n*2\r\n$6\r\nCLIENT\r\n$3\r\na\x00b\r\nQUIT\r\n", 0},
+	{"subscribe in a transaction", "multi\r\nsubscribe diff:ms1 diff:ms2\r\nping\r\nexec\r\nping\r\nQUIT\r\n", 0},
+	{"the sandbox's commands in a transaction", "multi\r\nset diff:m1 1\r\npublish diff:none m\r\nping\r\n" +
+		"incr diff:m1\r\npubsub numsub diff:none\r\nconfig get databases\r\nscript exists abc\r\nexec\r\nQUIT\r\n", 0},
+	{"the sandbox's commands in a transaction discarded", "multi\r\npublish diff:none m\r\ndiscard\r\nexec\r\n" +
+		"multi\r\npublish diff:none m\r\nnosuch\r\nexec\r\nmulti\r\nping\r\nget\r\nexec\r\nQUIT\r\n", 0},
+	{"the sandbox's commands in a transaction, resp3", "hello 3\r\nmulti\r\nsubscribe diff:ms4\r\nping\r\nexec\r\nQUIT\r\n", 1},
 	{"resp3 scores in pairs", "hello 3\r\nzadd diff:z3 1 a 2.5 b\r\nzrange diff:z3 0 -1 withscores\r\n" +
 		"zrange diff:z3 0 -1\r\nzrevrange diff:z3 0 -1 withscores\r\nzrangebyscore diff:z3 -inf +inf withscores\r\n" +
 		"zunion 1 diff:z3 withscores\r\nzpopmin diff:z3\r\nzpopmax diff:z3 1\r\nQUIT\r\n", 1},

@@ -12,9 +12,10 @@
 // batch of requests (conn.go), as Redis writes them.
 //
 // A few things miniredis lacks or gets wrong in ways a reader would
-// notice, the sandbox does itself (commands.go, pubsub.go): pub/sub,
-// MONITOR, RESET, CONFIG GET, transactions with unknown commands, and
-// some argument checks. docs/differences.md lists what still differs.
+// notice, the sandbox does itself (commands.go, pubsub.go,
+// scripting.go): pub/sub, MONITOR, RESET, CONFIG GET, transactions with
+// unknown commands or with its own commands, Lua scripts, and some
+// argument checks. docs/differences.md lists what still differs.
 package sandbox
 
 import (
