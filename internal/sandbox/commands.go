@@ -63,7 +63,8 @@ func (c *conn) run(argv [][]byte) bool {
 	if locked {
 		// Commands that wait for others, and scripts (which take
 		// world alone), do not hold it.
-		if mayBlock[name] && !c.inMulti || scriptCommands[name] {
+		if mayBlock[name] && !c.inMulti || scriptCommands[name] && !c.inMulti ||
+			name == "EXEC" && len(c.evals) > 0 {
 			c.s.scripting.world.RUnlock()
 		} else {
 			defer c.s.scripting.world.RUnlock()
@@ -78,14 +79,17 @@ func (c *conn) run(argv [][]byte) bool {
 		c.quietly("DISCARD")
 		c.inMulti, c.dirty = false, false
 		c.later, c.queued = nil, 0
+		c.dropEvals()
 		c.reply("-EXECABORT Transaction discarded because of previous errors.\r\n")
-	case c.inMulti && name == "EXEC" && len(c.later) > 0:
-		goOn = c.execWithLater(args)
+	case c.inMulti && name == "EXEC" && len(c.evals) > 0:
+		// Scripts run in it: alone, as a script does.
+		c.s.exclusive(c, func(*runningScript) { goOn = c.execSpliced(args) })
 		c.track(name, args)
-	case isOwn && c.inMulti && (scriptCommands[name] && name != "SCRIPT" || name == "MONITOR"):
-		c.reply("-ERR the embedded Redis cannot queue " + strings.ToLower(name) +
-			" in a transaction\r\n")
-		c.dirty = true
+	case c.inMulti && name == "EXEC" && len(c.later) > 0:
+		goOn = c.execSpliced(args)
+		c.track(name, args)
+	case isOwn && c.inMulti && scriptCommands[name] && name != "SCRIPT":
+		goOn = c.queueEval(args)
 	case isOwn && c.inMulti && name != "RESET":
 		// The sandbox keeps it, and runs it when miniredis runs its
 		// part of the transaction (EXEC).
@@ -156,12 +160,32 @@ func (c *conn) queue(args []string) bool {
 	})
 }
 
-// execWithLater runs EXEC in a transaction that holds commands of the
-// sandbox's own: miniredis runs its part and answers with an array of
-// its replies, in which the sandbox puts its own commands' replies at
-// their places, running them now. If miniredis does not run the
-// transaction (a watched key changed), neither does the sandbox.
-func (c *conn) execWithLater(args []string) bool {
+// execSpliced runs EXEC in a transaction that holds commands of the
+// sandbox's own, or scripts: miniredis runs its part (and the scripts,
+// through evalCommand) and answers with an array of its replies, in
+// which the sandbox puts its own commands' replies at their places,
+// running them now, and the scripts' replies in place of their
+// markers. If miniredis does not run the transaction (a watched key
+// changed), neither does the sandbox.
+func (c *conn) execSpliced(args []string) bool {
+	markers := map[string]string{}
+	c.s.scripting.mu.Lock()
+	for _, id := range c.evals {
+		if pe := c.s.scripting.pending[id]; pe != nil {
+			markers[bulk(evalMarker(id))] = id
+		}
+	}
+	c.s.scripting.mu.Unlock()
+	script := func(reply []byte) []byte {
+		id, ok := markers[string(reply)]
+		if !ok {
+			return reply
+		}
+		c.s.scripting.mu.Lock()
+		defer c.s.scripting.mu.Unlock()
+		return []byte(c.s.scripting.pending[id].reply)
+	}
+
 	later := c.later
 	total := c.queued
 	c.later, c.queued = nil, 0
@@ -191,12 +215,16 @@ func (c *conn) execWithLater(args []string) bool {
 		if len(later) > 0 && later[0].pos == pos {
 			argv := later[0].argv
 			later = later[1:]
-			if !c.runOwn(ownCommands[strings.ToUpper(string(argv[0]))], argv) {
+			name := strings.ToUpper(string(argv[0]))
+			if name == "MONITOR" {
+				// Redis refuses it there too, at EXEC.
+				c.reply("-ERR MONITOR isn't allowed for DENY BLOCKING client\r\n")
+			} else if !c.runOwn(ownCommands[name], argv) {
 				goOn = false
 			}
 			continue
 		}
-		c.w.Write(replies[0])
+		c.w.Write(script(replies[0]))
 		replies = replies[1:]
 	}
 	return goOn
@@ -222,10 +250,12 @@ func (c *conn) track(name string, args []string) {
 		if !c.inMulti {
 			c.inMulti, c.dirty = true, false
 			c.later, c.queued = nil, 0
+			c.dropEvals()
 		}
 	case (name == "EXEC" || name == "DISCARD") && len(args) == 1:
 		c.inMulti, c.dirty = false, false
 		c.later, c.queued = nil, 0
+		c.dropEvals()
 	case name == "SELECT" && len(args) == 2 && !c.inMulti:
 		if n, ok := parseInt([]byte(args[1])); ok && n >= 0 && n < databases {
 			c.db = int(n)
@@ -667,6 +697,7 @@ func (c *conn) reset([]string) bool {
 		c.quietly("DISCARD")
 		c.inMulti, c.dirty = false, false
 		c.later, c.queued = nil, 0
+		c.dropEvals()
 	}
 	c.quietly("UNWATCH")
 	c.quietly("SELECT", "0")

@@ -48,6 +48,7 @@ type conn struct {
 	dirty   bool                  // an unknown command came after MULTI: EXEC aborts
 	queued  int                   // commands queued since MULTI
 	later   []queuedCommand       // the sandbox's own among them, to run at EXEC
+	evals   []string              // the scripts among them (pending's keys)
 	touched []*conn               // clients this batch published to: kick them after
 	readErr atomic.Pointer[error] // set by watch: the client has gone
 
@@ -318,6 +319,7 @@ func (c *conn) watch(command func()) {
 // leave undoes what the client was to others: its subscriptions, its
 // MONITOR.
 func (c *conn) leave() {
+	c.dropEvals()
 	c.s.pubsub.unsubscribeAll(c)
 	c.s.mu.Lock()
 	if _, ok := c.s.monitors[c]; ok {

@@ -298,12 +298,6 @@ var knownDifferences = []ending{
 		`"*2\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n", open`,
 	},
 	{
-		"scripts inside a transaction",
-		"multi\r\neval \"return 1\" 0\r\nexec\r\n",
-		`"+OK\r\n-ERR the embedded Redis cannot queue eval in a transaction\r\n-EXECABORT Transaction discarded because of previous errors.\r\n", open`,
-		`"+OK\r\n+QUEUED\r\n*1\r\n:1\r\n", open`,
-	},
-	{
 		"Lua: the compiler's messages",
 		"eval \"return 'a' ..\" 0\r\n",
 		`"-ERR Error compiling script (new function): user_script at EOF:   syntax error \r\n", open`,
@@ -462,6 +456,17 @@ var closingCases = []struct {
 	{"the sandbox's commands in a transaction discarded", "multi\r\npublish diff:none m\r\ndiscard\r\nexec\r\n" +
 		"multi\r\npublish diff:none m\r\nnosuch\r\nexec\r\nmulti\r\nping\r\nget\r\nexec\r\nQUIT\r\n", 0},
 	{"the sandbox's commands in a transaction, resp3", "hello 3\r\nmulti\r\nsubscribe diff:ms4\r\nping\r\nexec\r\nQUIT\r\n", 1},
+	{"scripts in a transaction", "multi\r\nset diff:ms5 1\r\n" +
+		`eval "return redis.call('get', KEYS[1])" 1 diff:ms5` + "\r\nset diff:ms5 2\r\n" +
+		`eval "return {redis.call('get', KEYS[1]), redis.status_reply('OK'), {1, 'x'}}" 1 diff:ms5` + "\r\n" +
+		`eval "return nil" 0` + "\r\n" + `eval "error('boom')" 0` + "\r\n" +
+		"evalsha 0000000000000000000000000000000000000000 0\r\n" + `eval "return 1" x` + "\r\n" +
+		"ping\r\npublish diff:none m\r\nexec\r\nQUIT\r\n", 0},
+	{"scripts in a transaction, a watched key changed", "watch diff:ms6\r\nset diff:ms6 1\r\nmulti\r\n" +
+		`eval "return redis.call('incr', KEYS[1])" 1 diff:ms6` + "\r\nexec\r\nget diff:ms6\r\nQUIT\r\n", 0},
+	{"monitor in a transaction", "multi\r\nmonitor\r\nping\r\nexec\r\nQUIT\r\n", 0},
+	{"scripts in a transaction, resp3", "hello 3\r\nmulti\r\n" + `eval "return {nil}" 0` + "\r\n" +
+		`eval "return false" 0` + "\r\nexec\r\nQUIT\r\n", 1},
 	{"resp3 scores in pairs", "hello 3\r\nzadd diff:z3 1 a 2.5 b\r\nzrange diff:z3 0 -1 withscores\r\n" +
 		"zrange diff:z3 0 -1\r\nzrevrange diff:z3 0 -1 withscores\r\nzrangebyscore diff:z3 -inf +inf withscores\r\n" +
 		"zunion 1 diff:z3 withscores\r\nzpopmin diff:z3\r\nzpopmax diff:z3 1\r\nQUIT\r\n", 1},

@@ -60,8 +60,10 @@ type scripting struct {
 	stop    context.CancelFunc // stops every script: the server closes
 	nested  any                // the context ctxCommand hands over (under run)
 
-	mu    sync.Mutex
-	cache map[string]*cachedScript // by SHA1, as SCRIPT LOAD and EVAL add them
+	mu      sync.Mutex
+	cache   map[string]*cachedScript // by SHA1, as SCRIPT LOAD and EVAL add them
+	pending map[string]*pendingEval  // scripts queued in transactions
+	ids     atomic.Uint64            // numbers pending scripts
 }
 
 type cachedScript struct {
@@ -72,6 +74,7 @@ type cachedScript struct {
 // A runningScript is the script being run.
 type runningScript struct {
 	owner  *conn
+	ctx    context.Context
 	done   chan struct{} // closed when it has ended
 	busy   chan struct{} // closed when it has run for lua-time-limit
 	cancel context.CancelFunc
@@ -84,6 +87,10 @@ func (s *Server) initScripting() error {
 	sc.ctx, sc.stop = context.WithCancel(context.Background())
 	sc.limit.Store(int64(DefaultLuaTimeLimit))
 	sc.cache = map[string]*cachedScript{}
+	sc.pending = map[string]*pendingEval{}
+	if err := s.srv.Register(evalCommand, s.runQueuedEval); err != nil {
+		return err
+	}
 	return s.srv.Register(ctxCommand, func(p *server.Peer, _ string, _ []string) {
 		sc.nested = p.Ctx
 		p.WriteOK()
@@ -168,19 +175,26 @@ func (sc *scripting) compile(body string) (cs *cachedScript, sha, errReply strin
 
 // evalCmd serves EVAL, EVALSHA, EVAL_RO and EVALSHA_RO.
 func (c *conn) evalCmd(args []string) bool {
+	c.s.exclusive(c, func(r *runningScript) {
+		c.reply(c.eval(args, r, nil, c.resp3.Load()))
+	})
+	return true
+}
+
+// eval checks and runs a script, and returns its reply. nested is
+// miniredis's script context when miniredis runs the script (in
+// EXEC), holding its lock; nil otherwise.
+func (c *conn) eval(args []string, r *runningScript, nested any, resp3 bool) string {
 	sc := &c.s.scripting
 	name := strings.ToUpper(args[0])
 	n, ok := parseInt([]byte(args[2]))
 	switch {
 	case !ok:
-		c.reply("-ERR value is not an integer or out of range\r\n")
-		return true
+		return "-ERR value is not an integer or out of range\r\n"
 	case n > int64(len(args)-3):
-		c.reply("-ERR Number of keys can't be greater than number of args\r\n")
-		return true
+		return "-ERR Number of keys can't be greater than number of args\r\n"
 	case n < 0:
-		c.reply("-ERR Number of keys can't be negative\r\n")
-		return true
+		return "-ERR Number of keys can't be negative\r\n"
 	}
 	var cs *cachedScript
 	sha := strings.ToLower(args[1])
@@ -189,21 +203,91 @@ func (c *conn) evalCmd(args []string) bool {
 		cs = sc.cache[sha]
 		sc.mu.Unlock()
 		if cs == nil {
-			c.reply("-NOSCRIPT No matching script. Please use EVAL.\r\n")
-			return true
+			return "-NOSCRIPT No matching script. Please use EVAL.\r\n"
 		}
 	} else {
 		var errReply string
 		if cs, sha, errReply = sc.compile(args[1]); cs == nil {
-			c.reply(errReply)
-			return true
+			return errReply
 		}
 	}
-	keys := args[3 : 3+n]
-	argv := args[3+n:]
-	c.reply(c.s.runScript(c, sha, cs.proto, keys, argv, strings.HasSuffix(name, "_RO")))
-	return true
+	if nested == nil {
+		sc.nested = nil
+		c.quietly("EVAL", grabScript, "0", ctxCommand)
+		if nested = sc.nested; nested == nil {
+			return "-ERR the embedded Redis could not start the script\r\n"
+		}
+		c.s.mini.Lock()
+		defer c.s.mini.Unlock()
+	}
+	run := &scriptRun{s: c.s, c: c, r: r, sha: sha, nested: nested, readOnly: strings.HasSuffix(name, "_RO")}
+	return run.run(cs.proto, args[3:3+n], args[3+n:], resp3)
 }
+
+// A pendingEval is a script queued in a transaction: miniredis runs it
+// at EXEC, in its place, through evalCommand.
+type pendingEval struct {
+	c     *conn
+	args  []string
+	reply string // the script's reply, once run
+}
+
+// evalCommand is a command the sandbox registers in miniredis (a
+// client cannot call it: its name has a NUL byte). A script queued in
+// a transaction is queued in miniredis as evalWrapper, which calls it
+// with the script's number: so miniredis runs the script at EXEC, in
+// order, with its lock held. Its reply in EXEC's is a marker, which
+// the sandbox replaces with the script's reply (execSpliced).
+const (
+	evalCommand = "SANDBOX\x00EVAL"
+	evalWrapper = "return redis.pcall(ARGV[1], ARGV[2])"
+)
+
+// queueEval queues a script in a transaction.
+func (c *conn) queueEval(args []string) bool {
+	sc := &c.s.scripting
+	id := strconv.FormatUint(sc.ids.Add(1), 10)
+	sc.mu.Lock()
+	sc.pending[id] = &pendingEval{c: c, args: args}
+	sc.mu.Unlock()
+	c.evals = append(c.evals, id)
+	return c.queue([]string{"EVAL", evalWrapper, "0", evalCommand, id})
+}
+
+// dropEvals forgets the scripts the client queued.
+func (c *conn) dropEvals() {
+	if len(c.evals) == 0 {
+		return
+	}
+	sc := &c.s.scripting
+	sc.mu.Lock()
+	for _, id := range c.evals {
+		delete(sc.pending, id)
+	}
+	sc.mu.Unlock()
+	c.evals = nil
+}
+
+// runQueuedEval is evalCommand: it runs a queued script, inside EXEC.
+func (s *Server) runQueuedEval(p *server.Peer, _ string, args []string) {
+	sc := &s.scripting
+	var pe *pendingEval
+	if len(args) == 1 {
+		sc.mu.Lock()
+		pe = sc.pending[args[0]]
+		sc.mu.Unlock()
+	}
+	r := sc.running.Load()
+	if pe == nil || r == nil || r.owner != pe.c {
+		p.WriteError("ERR the embedded Redis lost this script")
+		return
+	}
+	pe.reply = pe.c.eval(pe.args, r, p.Ctx, pe.c.resp3.Load())
+	p.WriteBulk(evalMarker(args[0]))
+}
+
+// evalMarker is what stands for a queued script's reply in EXEC's.
+func evalMarker(id string) string { return evalCommand + " " + id }
 
 // scriptCmd serves SCRIPT LOAD, EXISTS, FLUSH and KILL.
 func (c *conn) scriptCmd(args []string) bool {
@@ -290,13 +374,15 @@ func cSubcommand(s string) string {
 // sandbox the script context of miniredis.
 const grabScript = "return redis.call(ARGV[1])"
 
-// runScript runs a compiled script for c, alone, and returns its reply.
-func (s *Server) runScript(c *conn, sha string, proto *lua.FunctionProto, keys, argv []string, readOnly bool) string {
+// exclusive runs f for c alone (a script, or a transaction that holds
+// scripts): other clients' commands wait, and get -BUSY once it has run
+// for lua-time-limit; SCRIPT KILL and Close cancel r.ctx.
+func (s *Server) exclusive(c *conn, f func(r *runningScript)) {
 	sc := &s.scripting
 	sc.run.Lock()
 	defer sc.run.Unlock()
 	ctx, cancel := context.WithCancel(sc.ctx)
-	r := &runningScript{owner: c, done: make(chan struct{}), busy: make(chan struct{}), cancel: cancel}
+	r := &runningScript{owner: c, ctx: ctx, done: make(chan struct{}), busy: make(chan struct{}), cancel: cancel}
 	sc.running.Store(r)
 	sc.world.Lock()
 	defer func() {
@@ -305,34 +391,24 @@ func (s *Server) runScript(c *conn, sha string, proto *lua.FunctionProto, keys, 
 		close(r.done)
 		cancel()
 	}()
-
-	sc.nested = nil
-	c.quietly("EVAL", grabScript, "0", ctxCommand)
-	nested := sc.nested
-	if nested == nil {
-		return "-ERR the embedded Redis could not start the script\r\n"
-	}
-
-	run := &scriptRun{s: s, c: c, r: r, sha: sha, nested: nested, readOnly: readOnly}
-	L := run.newState(keys, argv)
-	defer L.Close()
-	L.SetContext(ctx)
-	fn := L.NewFunctionFromProto(proto)
-	fn.Env = run.env
-
 	timer := time.AfterFunc(time.Duration(sc.limit.Load()), func() { close(r.busy) })
 	defer timer.Stop()
-	reply := func() string {
-		s.mini.Lock()
-		defer s.mini.Unlock()
-		L.Push(fn)
-		if err := L.PCall(0, 1, L.NewFunction(run.errorHandler)); err != nil {
-			return run.errorReply(err)
-		}
-		return string(appendLuaReply(nil, L.Get(-1), c.resp3.Load(), 0))
-	}()
+	f(r)
 	s.wake() // wake clients that wait for what the script pushed
-	return reply
+}
+
+// run runs the script, miniredis's lock held, and returns its reply.
+func (run *scriptRun) run(proto *lua.FunctionProto, keys, argv []string, resp3 bool) string {
+	L := run.newState(keys, argv)
+	defer L.Close()
+	L.SetContext(run.r.ctx)
+	fn := L.NewFunctionFromProto(proto)
+	fn.Env = run.env
+	L.Push(fn)
+	if err := L.PCall(0, 1, L.NewFunction(run.errorHandler)); err != nil {
+		return run.errorReply(err)
+	}
+	return string(appendLuaReply(nil, L.Get(-1), resp3, 0))
 }
 
 // A scriptRun is one script's run: what its Lua functions need.

@@ -79,7 +79,8 @@ func TestScriptBusy(t *testing.T) {
 			t.Errorf("lua-time-limit is %v", time.Duration(srv.scripting.limit.Load()))
 		}
 		srv.SetLuaTimeLimit(200 * time.Millisecond)
-		transcripts[0] = busyAndKill(t, srv.Addr())
+		transcripts[0] = busyAndKill(t, srv.Addr(), false)
+		transcripts[0] += busyAndKill(t, srv.Addr(), true)
 	})
 	t.Run("redis-server", func(t *testing.T) {
 		realredis.Require70(t)
@@ -94,7 +95,8 @@ func TestScriptBusy(t *testing.T) {
 		if got := c.do("CONFIG", "SET", "lua-time-limit", "200"); got != "+OK\r\n" {
 			t.Fatalf("CONFIG SET lua-time-limit: %q", got)
 		}
-		transcripts[1] = busyAndKill(t, real.Addr)
+		transcripts[1] = busyAndKill(t, real.Addr, false)
+		transcripts[1] += busyAndKill(t, real.Addr, true)
 	})
 	if transcripts[0] != "" && transcripts[1] != "" && transcripts[0] != transcripts[1] {
 		t.Errorf("sandbox:\n%s\nredis-server:\n%s", transcripts[0], transcripts[1])
@@ -102,13 +104,21 @@ func TestScriptBusy(t *testing.T) {
 }
 
 // busyAndKill runs the exchange of TestScriptBusy, checks it, and
-// returns its transcript.
-func busyAndKill(t *testing.T, addr string) string {
+// returns its transcript. inTx: the script runs in a transaction.
+func busyAndKill(t *testing.T, addr string, inTx bool) string {
 	loop := dialAddr(t, addr)
 	other := dialAddr(t, addr)
 	var out strings.Builder
 	start := time.Now()
-	loop.send("EVAL", "while true do end", "0")
+	killed := `"-ERR Script killed by user with SCRIPT KILL... script: 694a5fe1ddb97a4c6a1bf299d9537c7d3d0f84e7, on @user_script:1.\r\n"`
+	if inTx {
+		loop.do("MULTI")
+		loop.do("EVAL", "while true do end", "0")
+		loop.send("EXEC")
+		killed = `"*1\r\n` + killed[1:]
+	} else {
+		loop.send("EVAL", "while true do end", "0")
+	}
 	// SET until the script runs and has run past the limit.
 	var busy string
 	for busy == "" {
@@ -134,7 +144,7 @@ func busyAndKill(t *testing.T, addr string) string {
 GET: "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
 SCRIPT FLUSH: "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
 SCRIPT KILL: "+OK\r\n"
-the script: "-ERR Script killed by user with SCRIPT KILL... script: 694a5fe1ddb97a4c6a1bf299d9537c7d3d0f84e7, on @user_script:1.\r\n"
+the script: ` + killed + `
 SET: "+OK\r\n"
 GET: "$1\r\nw\r\n"
 SCRIPT KILL: "-NOTBUSY No scripts in execution right now.\r\n"
