@@ -437,11 +437,12 @@ func TestStalledBigHeaders(t *testing.T) {
 	}
 }
 
-// TestProtocolErrorResets: after a protocol error, with more input on
-// its way, Redis closes at once, and the input it has not read resets
-// the connection; the sandbox does the same. The reply may or may not
-// arrive before the reset; what arrives is the reply's beginning.
-func TestProtocolErrorResets(t *testing.T) {
+// TestProtocolErrorCloses: after a protocol error, with more input on
+// its way, Redis closes at once, without reading the rest: whether the
+// client then sees the end of the stream or a reset depends on what
+// had arrived (redis-server shows both from run to run). The sandbox
+// does the same; the reply, or its beginning, comes first.
+func TestProtocolErrorCloses(t *testing.T) {
 	t.Parallel()
 	real, sb := backends(t)
 	const want = "+PONG\r\n-ERR Protocol error: too big inline request\r\n"
@@ -454,8 +455,9 @@ func TestProtocolErrorResets(t *testing.T) {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		go c.Write([]byte("*1\r\n$4\r\nPING\r\n" + strings.Repeat("a", 1<<20)))
 		got, err := io.ReadAll(c)
-		if !errors.Is(err, syscall.ECONNRESET) || !strings.HasPrefix(want, string(got)) {
-			t.Errorf("%s: got %q, %v; want a beginning of %q, then a reset", addr, got, err, want)
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) || !strings.HasPrefix(want, string(got)) {
+			t.Errorf("%s (sandbox: %v): got %q, %v; want a beginning of %q, then the end",
+				addr, addr == sb, got, err, want)
 		}
 	}
 }
