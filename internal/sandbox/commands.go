@@ -189,13 +189,8 @@ func (c *conn) execSpliced(args []string) bool {
 	later := c.later
 	total := c.queued
 	c.later, c.queued = nil, 0
-	c.w.Flush()
-	var got []byte
-	c.capture = &got
-	goOn := c.dispatch(args)
-	c.w.Flush()
-	c.capture = nil
-
+	var goOn bool
+	got := c.captured(func() { goOn = c.dispatch(args) })
 	r := bufio.NewReader(bytes.NewReader(got))
 	line, err := r.ReadString('\n')
 	n, err2 := strconv.Atoi(strings.TrimPrefix(strings.TrimSuffix(line, "\r\n"), "*"))

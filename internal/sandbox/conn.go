@@ -228,14 +228,23 @@ func (c *conn) dispatchSub(args []string) bool {
 
 // dispatchFixed runs a command in miniredis, and fix mends its reply.
 func (c *conn) dispatchFixed(args []string, fix func([]byte) []byte) bool {
-	c.w.Flush()
-	var got []byte
-	c.capture = &got
-	ok := c.dispatch(args)
-	c.w.Flush()
-	c.capture = nil
+	var ok bool
+	got := c.captured(func() { ok = c.dispatch(args) })
 	c.w.Write(fix(got))
 	return ok
+}
+
+// captured runs f and returns the replies it wrote, instead of sending
+// them.
+func (c *conn) captured(f func()) []byte {
+	c.w.Flush()
+	outer := c.capture
+	var got []byte
+	c.capture = &got
+	defer func() { c.capture = outer }()
+	f()
+	c.w.Flush()
+	return got
 }
 
 // withScores reports whether a sorted-set command's RESP3 reply is a

@@ -416,6 +416,7 @@ var closingCases = []struct {
 		`eval "return {ok = 'fine'}" 0` + "\r\n" +
 		`eval "return redis.call('ping')" 0` + "\r\n" +
 		`eval "return redis.call('publish', 'diff:nobody', 'm')" 0` + "\r\n" +
+		`eval "return redis.call('pubsub', 'numsub', 'diff:nobody')" 0` + "\r\n" +
 		`eval "return {KEYS[1], ARGV[1], ARGV[2]}" 1 k a b` + "\r\n" +
 		`eval "return cjson.encode({1, 2})" 0` + "\r\n" +
 		`eval "return bit.tohex(bit.band(0xff0, 0x0ff))" 0` + "\r\n" +
@@ -461,6 +462,7 @@ var closingCases = []struct {
 		`eval "return {redis.call('get', KEYS[1]), redis.status_reply('OK'), {1, 'x'}}" 1 diff:ms5` + "\r\n" +
 		`eval "return nil" 0` + "\r\n" + `eval "error('boom')" 0` + "\r\n" +
 		"evalsha 0000000000000000000000000000000000000000 0\r\n" + `eval "return 1" x` + "\r\n" +
+		`eval "return redis.call('pubsub', 'numsub', 'diff:none')" 0` + "\r\n" +
 		"ping\r\npublish diff:none m\r\nexec\r\nQUIT\r\n", 0},
 	{"scripts in a transaction, a watched key changed", "watch diff:ms6\r\nset diff:ms6 1\r\nmulti\r\n" +
 		`eval "return redis.call('incr', KEYS[1])" 1 diff:ms6` + "\r\nexec\r\nget diff:ms6\r\nQUIT\r\n", 0},

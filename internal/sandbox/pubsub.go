@@ -313,7 +313,7 @@ func (c *conn) pubsubCmd(args []string) bool {
 	case "NUMPAT":
 		c.reply(":" + strconv.Itoa(len(p.patterns)) + "\r\n")
 	default:
-		c.reply("-ERR unknown subcommand '" + args[1] + "'. Try PUBSUB HELP.\r\n")
+		c.reply("-ERR unknown subcommand '" + cSubcommand(args[1]) + "'. Try PUBSUB HELP.\r\n")
 	}
 	return true
 }

@@ -696,13 +696,17 @@ func (run *scriptRun) call(L *lua.LState, raise bool) int {
 	case run.readOnly && run.s.writes(name):
 		return fail("ERR Write commands are not allowed from read-only scripts.")
 	}
+	// Pub/sub is the sandbox's: it answers PUBLISH and PUBSUB.
 	var reply []byte
-	if name == "PUBLISH" || name == "SPUBLISH" {
-		if len(args) != 3 {
-			return fail("ERR Wrong number of args calling Redis command from script")
-		}
+	switch {
+	case (name == "PUBLISH" || name == "SPUBLISH") && len(args) != 3,
+		name == "PUBSUB" && len(args) < 2:
+		return fail("ERR Wrong number of args calling Redis command from script")
+	case name == "PUBLISH" || name == "SPUBLISH":
 		reply = []byte(":" + strconv.Itoa(run.c.publish([]byte(args[0]), []byte(args[1]), []byte(args[2]))) + "\r\n")
-	} else {
+	case name == "PUBSUB":
+		reply = run.c.captured(func() { run.c.pubsubCmd(args) })
+	default:
 		var err error
 		if reply, err = run.dispatch(args); err != nil {
 			return fail("ERR " + err.Error())
