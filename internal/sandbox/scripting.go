@@ -35,7 +35,8 @@ import (
 // shared while it runs, and miniredis's lock, as miniredis's own EVAL
 // does. The commands it calls run in miniredis with a script context
 // (the one miniredis gives redis.call), so that they do not take the
-// lock again, and commands that would block do not block.
+// lock again, and commands that would block do not block. A script in
+// a transaction runs at EXEC, in its place (evalCommand).
 
 // DefaultLuaTimeLimit is Redis's lua-time-limit: after that long, other
 // clients get -BUSY and may call SCRIPT KILL.
@@ -67,7 +68,6 @@ type scripting struct {
 }
 
 type cachedScript struct {
-	body  string
 	proto *lua.FunctionProto
 }
 
@@ -162,7 +162,7 @@ func (sc *scripting) compile(body string) (cs *cachedScript, sha, errReply strin
 		var proto *lua.FunctionProto
 		proto, err = lua.Compile(chunk, "user_script")
 		if err == nil {
-			cs = &cachedScript{body: body, proto: proto}
+			cs = &cachedScript{proto: proto}
 			sc.mu.Lock()
 			sc.cache[sha] = cs
 			sc.mu.Unlock()
