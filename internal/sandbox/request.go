@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 )
 
 // Limits and sizes from Redis 7.0 (server.h, config.c).
@@ -56,8 +55,14 @@ func (r *requestReader) feed(p []byte) { r.buf = append(r.buf, p...) }
 // chunk, not half a gigabyte.
 func (r *requestReader) readFrom(rd io.Reader) error {
 	if cap(r.buf)-len(r.buf) < readChunk {
-		r.buf = slices.Grow(r.buf, max(readChunk, len(r.buf)))
-		r.base = r.buf
+		grow := len(r.buf)
+		if r.remaining > 0 && r.bulkLen >= 0 {
+			// No more than the argument being read still needs.
+			grow = min(grow, r.bulkLen+2-len(r.buf))
+		}
+		grown := make([]byte, len(r.buf), len(r.buf)+max(readChunk, grow))
+		copy(grown, r.buf)
+		r.buf, r.base = grown, grown
 	}
 	n, err := rd.Read(r.buf[len(r.buf):cap(r.buf)])
 	r.buf = r.buf[:len(r.buf)+n]
