@@ -97,16 +97,24 @@ func (c *conn) run(argv [][]byte) bool {
 		for i, a := range argv {
 			kept[i] = bytes.Clone(a)
 		}
-		c.later = append(c.later, queuedCommand{c.queued, kept})
+		c.later = append(c.later, queuedCommand{pos: c.queued, argv: kept})
 		c.queued++
 		c.reply("+QUEUED\r\n")
 	case isOwn:
 		goOn = c.runOwn(own, argv)
 	default:
-		if !c.inMulti || name == "WATCH" {
-			if r := c.s.check(c, name, args); r != "" {
+		if r := c.s.check(c, name, args); r != "" {
+			if !c.inMulti || name == "WATCH" {
 				c.reply(r)
 				return true
+			}
+			if r[0] == '-' {
+				// Redis queues it, and answers the error in
+				// EXEC's reply.
+				c.later = append(c.later, queuedCommand{pos: c.queued, reply: r})
+				c.queued++
+				c.reply("+QUEUED\r\n")
+				break
 			}
 		}
 		switch {
@@ -145,8 +153,9 @@ func (c *conn) runOwn(own ownCommand, argv [][]byte) bool {
 // A queuedCommand is one of the sandbox's own commands in a
 // transaction: the pos-th command queued, counting miniredis's.
 type queuedCommand struct {
-	pos  int
-	argv [][]byte
+	pos   int
+	argv  [][]byte
+	reply string // the reply, known when queued (an argument error)
 }
 
 // queue hands a command to miniredis inside a transaction, and counts
@@ -208,8 +217,12 @@ func (c *conn) execSpliced(args []string) bool {
 	c.reply("*" + strconv.Itoa(total) + "\r\n")
 	for pos := 0; pos < total; pos++ {
 		if len(later) > 0 && later[0].pos == pos {
-			argv := later[0].argv
+			argv, reply := later[0].argv, later[0].reply
 			later = later[1:]
+			if reply != "" {
+				c.reply(reply)
+				continue
+			}
 			name := strings.ToUpper(string(argv[0]))
 			if name == "MONITOR" {
 				// Redis refuses it there too, at EXEC.
@@ -273,8 +286,10 @@ const databases = 16
 
 // check makes the argument checks that miniredis skips or makes
 // differently, with Redis 7.0's error texts. It returns the reply, or
-// "" to run the command.
+// "" to run the command. In a transaction, it checks the arguments
+// only, not the values they apply to, which EXEC will find.
 func (s *Server) check(c *conn, name string, args []string) string {
+	tx := c.inMulti
 	const (
 		notInt  = "-ERR value is not an integer or out of range\r\n"
 		tooBig  = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
@@ -285,6 +300,9 @@ func (s *Server) check(c *conn, name string, args []string) string {
 	isInt := func(s string) bool { _, ok := parseInt([]byte(s)); return ok }
 	// A string key's current value, if it has one.
 	value := func(key string) (string, bool) {
+		if tx {
+			return "", false
+		}
 		v, err := s.mini.DB(c.db).Get(key)
 		return v, err == nil
 	}
@@ -319,7 +337,7 @@ func (s *Server) check(c *conn, name string, args []string) string {
 		if inc == "inf" || inc == "infinity" {
 			return "-ERR increment would produce NaN or Infinity\r\n"
 		}
-	case name == "OBJECT" && len(args) >= 2 && strings.EqualFold(args[1], "ENCODING"):
+	case name == "OBJECT" && len(args) >= 2 && strings.EqualFold(args[1], "ENCODING") && !tx:
 		if len(args) != 3 {
 			return "-ERR wrong number of arguments for 'object|encoding' command\r\n"
 		}
@@ -343,7 +361,7 @@ func (s *Server) check(c *conn, name string, args []string) string {
 			if v, ok := value(args[1]); ok {
 				return ":" + strconv.Itoa(len(v)) + "\r\n"
 			}
-			if !s.mini.DB(c.db).Exists(args[1]) {
+			if !tx && !s.mini.DB(c.db).Exists(args[1]) {
 				return ":0\r\n"
 			}
 		case ofs+int64(len(args[3])) > maxBulkLen:

@@ -268,12 +268,6 @@ var knownDifferences = []ending{
 		`-ERR The MAXLEN argument must be >= 0.\r\n", open`,
 	},
 	{
-		"argument checks in a transaction",
-		"multi\r\nset diff:mk v nx xx\r\nexec\r\n",
-		`"+OK\r\n+QUEUED\r\n*1\r\n$-1\r\n", open`,
-		`"+OK\r\n+QUEUED\r\n*1\r\n-ERR syntax error\r\n", open`,
-	},
-	{
 		"COMMAND DOCS",
 		"command docs get\r\n",
 		`"*0\r\n", open`,
@@ -466,6 +460,10 @@ var closingCases = []struct {
 		"ping\r\npublish diff:none m\r\nexec\r\nQUIT\r\n", 0},
 	{"scripts in a transaction, a watched key changed", "watch diff:ms6\r\nset diff:ms6 1\r\nmulti\r\n" +
 		`eval "return redis.call('incr', KEYS[1])" 1 diff:ms6` + "\r\nexec\r\nget diff:ms6\r\nQUIT\r\n", 0},
+	{"argument checks in a transaction", "set diff:mk2 abc\r\nmulti\r\nset diff:mk v nx xx\r\n" +
+		"set diff:mk v ex 0\r\nsetbit diff:mk -1 1\r\nincrby diff:mk 007\r\nincr diff:mk2\r\n" +
+		"select 99\r\nbrpop diff:q nan\r\nsetrange diff:mk -1 a\r\nincrbyfloat diff:mkf inf\r\nset diff:mk v\r\n" +
+		"exec\r\nQUIT\r\n", 0},
 	{"monitor in a transaction", "multi\r\nmonitor\r\nping\r\nexec\r\nQUIT\r\n", 0},
 	{"scripts in a transaction, resp3", "hello 3\r\nmulti\r\n" + `eval "return {nil}" 0` + "\r\n" +
 		`eval "return false" 0` + "\r\nexec\r\nQUIT\r\n", 1},
