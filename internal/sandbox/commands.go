@@ -117,6 +117,9 @@ func (c *conn) run(argv [][]byte) bool {
 				break
 			}
 		}
+		if name == "SET" {
+			args = lastExpire(args)
+		}
 		switch {
 		case containers[name] && len(args) > 1:
 			goOn = c.dispatchSub(args)
@@ -459,6 +462,25 @@ func setExpireCheck(opts []string) string {
 		return invalid
 	}
 	return ""
+}
+
+// lastExpire drops from a SET all but the last of its expire options:
+// Redis takes the same option twice, and the last counts; miniredis
+// takes the first. (Two different ones are a syntax error in both.)
+func lastExpire(args []string) []string {
+	last := -1
+	for i := 3; i+1 < len(args); i++ {
+		switch strings.ToUpper(args[i]) {
+		case "EX", "PX", "EXAT", "PXAT":
+			if last >= 0 && strings.EqualFold(args[last], args[i]) {
+				args = slices.Delete(slices.Clone(args), last, last+2)
+				i -= 2
+			}
+			last = i
+			i++
+		}
+	}
+	return args
 }
 
 // encoding is what OBJECT ENCODING answers in Redis 7.0 for the key's

@@ -321,12 +321,6 @@ var knownDifferences = []ending{
 		`"*2\r\n$-1\r\n$5\r\n7.0.0\r\n", open`,
 		`"*2\r\n:1\r\n$6\r\n7.0.15\r\n", open`,
 	},
-	{
-		"SET with an expire option twice",
-		"set diff:ex2 v ex 0 ex 100\r\n",
-		`"-ERR invalid expire time in set\r\n", open`,
-		`"+OK\r\n", open`,
-	},
 }
 
 // sameEndings are exchanges that start with a reply that names the
@@ -430,7 +424,8 @@ var closingCases = []struct {
 	{"set expire times", "set diff:ex v ex 0\r\nset diff:ex v px 9223372036854775807\r\n" +
 		"set diff:ex v ex -1\r\nset diff:ex v ex 9223372036854776\r\nset diff:ex v exat 9223372036854775807\r\n" +
 		"set diff:ex v pxat -1\r\nset diff:ex v ex x\r\nset diff:ex v ex 1 px 1\r\nset diff:ex v ex\r\n" +
-		"set diff:ex v ex 1 keepttl\r\nset diff:ex v ex 100 ex 0\r\nQUIT\r\n", 0},
+		"set diff:ex v ex 1 keepttl\r\nset diff:ex v ex 100 ex 0\r\nset diff:ex v ex 0 ex 100\r\n" +
+		"set diff:ex v px 0 px 0 px 100000 nx\r\nset diff:ex v ex 0 px 100\r\nttl diff:ex\r\nQUIT\r\n", 0},
 	{"auth without a password", "auth default foo\r\nauth nobody foo\r\nauth foo\r\nQUIT\r\n", 0},
 	{"config set", "config set nosuch 1\r\nconfig set lua-time-limit x\r\nconfig set lua-time-limit -1\r\n" +
 		"config set lua-time-limit\r\nconfig set lua-time-limit 5000\r\nconfig get lua-time-limit\r\nQUIT\r\n", 0},
