@@ -120,13 +120,21 @@ func (c *conn) run(argv [][]byte) bool {
 		if name == "SET" {
 			args = lastExpire(args)
 		}
+		if c.inMulti && name == "OBJECT" && len(args) > 1 && strings.EqualFold(args[1], "ENCODING") {
+			// miniredis has no OBJECT ENCODING: the sandbox
+			// answers it at EXEC (after miniredis's part).
+			c.later = append(c.later, queuedCommand{pos: c.queued, args: args})
+			c.queued++
+			c.reply("+QUEUED\r\n")
+			break
+		}
 		switch {
-		case containers[name] && len(args) > 1:
-			goOn = c.dispatchSub(args)
-		case c.resp3.Load() && !c.inMulti && withScores(name, args):
-			goOn = c.dispatchFixed(args, pairUp)
 		case c.inMulti:
 			goOn = c.queue(args)
+		case containers[name] && len(args) > 1:
+			goOn = c.dispatchSub(args)
+		case c.resp3.Load() && withScores(name, args):
+			goOn = c.dispatchFixed(args, pairUp)
 		default:
 			goOn = c.dispatch(args)
 		}
@@ -158,7 +166,8 @@ func (c *conn) runOwn(own ownCommand, argv [][]byte) bool {
 type queuedCommand struct {
 	pos   int
 	argv  [][]byte
-	reply string // the reply, known when queued (an argument error)
+	reply string   // the reply, known when queued (an argument error)
+	args  []string // OBJECT ENCODING's arguments, answered at EXEC
 }
 
 // queue hands a command to miniredis inside a transaction, and counts
@@ -220,12 +229,16 @@ func (c *conn) execSpliced(args []string) bool {
 	c.reply("*" + strconv.Itoa(total) + "\r\n")
 	for pos := 0; pos < total; pos++ {
 		if len(later) > 0 && later[0].pos == pos {
-			argv, reply := later[0].argv, later[0].reply
+			q := later[0]
 			later = later[1:]
-			if reply != "" {
-				c.reply(reply)
+			if q.args != nil {
+				q.reply = c.objectEncoding(q.args)
+			}
+			if q.reply != "" {
+				c.reply(q.reply)
 				continue
 			}
+			argv := q.argv
 			name := strings.ToUpper(string(argv[0]))
 			if name == "MONITOR" {
 				// Redis refuses it there too, at EXEC.
@@ -341,16 +354,7 @@ func (s *Server) check(c *conn, name string, args []string) string {
 			return "-ERR increment would produce NaN or Infinity\r\n"
 		}
 	case name == "OBJECT" && len(args) >= 2 && strings.EqualFold(args[1], "ENCODING") && !tx:
-		if len(args) != 3 {
-			return "-ERR wrong number of arguments for 'object|encoding' command\r\n"
-		}
-		if enc := s.encoding(c.db, args[2]); enc != "" {
-			return bulk(enc)
-		}
-		if c.resp3.Load() {
-			return "_\r\n"
-		}
-		return "$-1\r\n"
+		return c.objectEncoding(args)
 	case name == "SETRANGE" && len(args) == 4:
 		// miniredis would allocate the whole string first.
 		ofs, ok := parseInt([]byte(args[2]))
@@ -481,6 +485,20 @@ func lastExpire(args []string) []string {
 		}
 	}
 	return args
+}
+
+// objectEncoding answers OBJECT ENCODING.
+func (c *conn) objectEncoding(args []string) string {
+	if len(args) != 3 {
+		return "-ERR wrong number of arguments for 'object|encoding' command\r\n"
+	}
+	if enc := c.s.encoding(c.db, args[2]); enc != "" {
+		return bulk(enc)
+	}
+	if c.resp3.Load() {
+		return "_\r\n"
+	}
+	return "$-1\r\n"
 }
 
 // encoding is what OBJECT ENCODING answers in Redis 7.0 for the key's

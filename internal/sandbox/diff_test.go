@@ -442,6 +442,7 @@ var closingCases = []struct {
 		"object Foo\r\n*2\r\n$6\r\nCLIENT\r\n$3\r\na\x00b\r\nQUIT\r\n", 0},
 	{"subscribe in a transaction", "multi\r\nsubscribe diff:ms1 diff:ms2\r\nping\r\nexec\r\nping\r\nQUIT\r\n", 0},
 	{"the sandbox's commands in a transaction", "multi\r\nset diff:m1 1\r\npublish diff:none m\r\nping\r\n" +
+		"object encoding diff:m1\r\nclient getname\r\n" +
 		"incr diff:m1\r\npubsub numsub diff:none\r\nconfig get databases\r\nscript exists abc\r\nexec\r\nQUIT\r\n", 0},
 	{"the sandbox's commands in a transaction discarded", "multi\r\npublish diff:none m\r\ndiscard\r\nexec\r\n" +
 		"multi\r\npublish diff:none m\r\nnosuch\r\nexec\r\nmulti\r\nping\r\nget\r\nexec\r\nQUIT\r\n", 0},
