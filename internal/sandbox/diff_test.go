@@ -304,12 +304,6 @@ var knownDifferences = []ending{
 		`"$2\r\n\x01\x02\r\n", open`,
 	},
 	{
-		"Lua: a global changed through _G",
-		"eval \"_G.redis = 1 return 1\" 0\r\n",
-		`":1\r\n", open`,
-		`"-ERR user_script:1: Attempt to modify a readonly table script: b17b4ab5e52ef6f7148e80ed37f039d1572fe747, on @user_script:1.\r\n", open`,
-	},
-	{
 		"Lua: redis.setresp(3)",
 		"eval \"redis.setresp(3) return redis.call('get', KEYS[1]) == nil\" 1 diff:nokey\r\n",
 		`"$-1\r\n", open`,
@@ -400,6 +394,13 @@ var closingCases = []struct {
 		`eval "return redis.pcall('incr', KEYS[1])" 1 diff:lua` + "\r\n" +
 		`eval "return redis.error_reply('MY bad')" 0` + "\r\n" +
 		`eval "return {err = 'My err'}" 0` + "\r\nQUIT\r\n", 0},
+	{"lua read-only tables", `eval "_G.redis = 1" 0` + "\r\n" + `eval "string.x = 1" 0` + "\r\n" +
+		`eval "redis.x = 1" 0` + "\r\n" + `eval "rawset(_G, 'x', 1)" 0` + "\r\n" +
+		`eval "setmetatable(_G, {})" 0` + "\r\n" + `eval "return loadstring('return type(redis)')()" 0` + "\r\n" +
+		`eval "for k, v in pairs(_G) do if k == 'redis' then v.x = 1 end end" 0` + "\r\n" +
+		`eval "return {type(next(_G)), _G._G == _G, type(rawget(_G, 'redis')), string.nosuch, KEYS[1]}" 1 k` + "\r\n" +
+		`eval "KEYS[1] = 'x' return {KEYS[1], ('abc'):upper()}" 1 k` + "\r\n" +
+		`eval "return _G.nosuch" 0` + "\r\nQUIT\r\n", 0},
 	{"lua replies", `eval "return {1, 2.9, 'a', {true, false}, nil, 5}" 0` + "\r\n" +
 		`eval "return {ok = 'fine'}" 0` + "\r\n" +
 		`eval "return redis.call('ping')" 0` + "\r\n" +

@@ -481,29 +481,119 @@ func (run *scriptRun) newState(keys, argv []string) *lua.LState {
 	G.RawSetString("KEYS", list(keys))
 	G.RawSetString("ARGV", list(argv))
 
-	// The globals are read-only, as in Redis 7.0: a script sees them
-	// through env, which refuses new ones and names unknown ones.
-	readOnly := L.NewFunction(func(L *lua.LState) int {
+	readOnlyTables(L, G)
+	run.env = G.RawGetString("_G").(*lua.LTable)
+	return L
+}
+
+// readOnlyTables makes the globals and the libraries read-only, as in
+// Redis 7.0. gopher-lua has no read-only tables: a script sees each
+// through a proxy, an empty table whose metatable reads the real one
+// and refuses writes; pairs, next and rawget see through proxies,
+// rawset and setmetatable refuse them. Reading a global that does not
+// exist is an error. (KEYS and ARGV stay writable, as in Redis.)
+func readOnlyTables(L *lua.LState, G *lua.LTable) {
+	backing := map[*lua.LTable]*lua.LTable{} // proxy → real table
+	proxyOf := map[*lua.LTable]*lua.LTable{} // real table → proxy
+	refuse := func(L *lua.LState) int {
 		L.RaiseError("Attempt to modify a readonly table")
 		return 0
-	})
-	gmeta := L.NewTable()
-	gmeta.RawSetString("__newindex", readOnly)
-	L.SetMetatable(G, gmeta)
-	run.env = L.NewTable()
-	meta := L.NewTable()
-	meta.RawSetString("__newindex", readOnly)
-	meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		k := L.Get(2)
-		v := G.RawGet(k)
-		if v == lua.LNil {
-			L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
+	}
+	newProxy := func(real *lua.LTable, strict bool) *lua.LTable {
+		p := L.NewTable()
+		meta := L.NewTable()
+		meta.RawSetString("__newindex", L.NewFunction(refuse))
+		meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+			k := L.Get(2)
+			v := real.RawGet(k)
+			if v == lua.LNil && strict {
+				L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
+			}
+			L.Push(v)
+			return 1
+		}))
+		L.SetMetatable(p, meta)
+		backing[p], proxyOf[real] = real, p
+		return p
+	}
+	seen := func(v lua.LValue) lua.LValue {
+		if t, ok := v.(*lua.LTable); ok && proxyOf[t] != nil {
+			return proxyOf[t]
 		}
-		L.Push(v)
+		return v
+	}
+	real := func(v lua.LValue) lua.LValue {
+		if t, ok := v.(*lua.LTable); ok && backing[t] != nil {
+			return backing[t]
+		}
+		return v
+	}
+	for _, lib := range []string{"string", "table", "math", "coroutine", "cjson", "bit", "struct", "cmsgpack", "redis"} {
+		G.RawSetString(lib, newProxy(G.RawGetString(lib).(*lua.LTable), false))
+	}
+	env := newProxy(G, true)
+	G.RawSetString("_G", env)
+
+	next := func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		k, v := real(t).(*lua.LTable).Next(L.Get(2))
+		if k == lua.LNil {
+			L.Push(lua.LNil)
+			return 1
+		}
+		L.Push(k)
+		L.Push(seen(v))
+		return 2
+	}
+	nextFn := L.NewFunction(next)
+	G.RawSetString("next", nextFn)
+	G.RawSetString("pairs", L.NewFunction(func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		L.Push(nextFn)
+		L.Push(t)
+		L.Push(lua.LNil)
+		return 3
+	}))
+	G.RawSetString("rawget", L.NewFunction(func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		L.Push(seen(real(t).(*lua.LTable).RawGet(L.Get(2))))
 		return 1
 	}))
-	L.SetMetatable(run.env, meta)
-	return L
+	rawset, setmetatable := G.RawGetString("rawset"), G.RawGetString("setmetatable")
+	guard := func(f lua.LValue) *lua.LFunction {
+		return L.NewFunction(func(L *lua.LState) int {
+			if t, ok := L.Get(1).(*lua.LTable); ok && (backing[t] != nil || proxyOf[t] != nil) {
+				L.Error(lua.LString("Attempt to modify a readonly table"), 0)
+			}
+			top := L.GetTop()
+			L.Push(f)
+			for i := 1; i <= top; i++ {
+				L.Push(L.Get(i))
+			}
+			L.Call(top, 1)
+			return 1
+		})
+	}
+	G.RawSetString("rawset", guard(rawset))
+	G.RawSetString("setmetatable", guard(setmetatable))
+
+	// A chunk that load or loadstring makes sees the globals as the
+	// script does.
+	for _, name := range []string{"load", "loadstring"} {
+		load := G.RawGetString(name)
+		G.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			top := L.GetTop()
+			L.Push(load)
+			for i := 1; i <= top; i++ {
+				L.Push(L.Get(i))
+			}
+			L.Call(top, 2)
+			if fn, ok := L.Get(-2).(*lua.LFunction); ok {
+				fn.Env = env
+			}
+			return 2
+		}))
+	}
 }
 
 // missingLib is a library of Redis's Lua that the embedded one lacks:
