@@ -298,6 +298,12 @@ var knownDifferences = []ending{
 		`"-ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'\r\n", open`,
 	},
 	{
+		"Lua: cjson's settings",
+		"eval \"local t = {} for k in pairs(cjson) do t[#t+1] = k end table.sort(t) return t\" 0\r\n",
+		`"*2\r\n$6\r\ndecode\r\n$6\r\nencode\r\n", open`,
+		`$4\r\nnull\r\n", open`,
+	},
+	{
 		"Lua: struct and cmsgpack",
 		"eval \"return struct.pack('>I2', 258)\" 0\r\n",
 		`"-ERR user_script:1: struct.pack is not in the embedded Redis script: ddf74acd48562fc5014d631813197987a4f9df63, on @user_script:1.\r\n", open`,
@@ -376,6 +382,11 @@ var closingCases = []struct {
 
 	// Lua: the globals, and what a script may not reach.
 	{"lua globals", `eval "` + listGlobals + `" 0` + "\r\nQUIT\r\n", 0},
+	{"lua libraries", `eval "local t = {} for _, lib in ipairs({'string', 'table', 'math', 'coroutine', 'bit'}) do ` +
+		`for k in pairs(_G[lib]) do t[#t+1] = lib .. '.' .. k end end table.sort(t) return t" 0` + "\r\n" +
+		`eval "local n = 0 table.foreach({a = 1, b = 2}, function(k, v) n = n + v end) return n" 0` + "\r\n" +
+		`eval "return table.foreachi({5, 6, 7}, function(i, v) if v == 6 then return i end end)" 0` + "\r\n" +
+		`eval "table.setn({}, 1)" 0` + "\r\nQUIT\r\n", 0},
 	{"lua redis table", `eval "local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) return t" 0` + "\r\nQUIT\r\n", 0},
 	{"lua files and system", `eval "return dofile('/etc/passwd')" 0` + "\r\n" +
 		`eval "return loadfile('/etc/passwd')" 0` + "\r\n" +

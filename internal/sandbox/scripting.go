@@ -462,6 +462,14 @@ func (run *scriptRun) newState(keys, argv []string) *lua.LState {
 		return 1 // the error as it is
 	}))
 
+	// Lua 5.1's table library has these; gopher-lua's does not.
+	if err := L.DoString(tableExtras); err != nil {
+		panic(err)
+	}
+	G.RawGetString("table").(*lua.LTable).RawSetString("setn", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("'setn' is obsolete")
+		return 0
+	}))
 	L.Push(L.NewFunction(luajson.Loader))
 	L.Call(0, 1)
 	G.RawSetString("cjson", L.Get(-1))
@@ -534,9 +542,15 @@ func readOnlyTables(L *lua.LState, G *lua.LTable) {
 	env := newProxy(G, true)
 	G.RawSetString("_G", env)
 
+	// gopher-lua's string library holds an __index of its own, which
+	// Lua 5.1's does not: pairs does not show it.
+	stringLib := backing[G.RawGetString("string").(*lua.LTable)]
 	next := func(L *lua.LState) int {
-		t := L.CheckTable(1)
-		k, v := real(t).(*lua.LTable).Next(L.Get(2))
+		t := real(L.CheckTable(1)).(*lua.LTable)
+		k, v := t.Next(L.Get(2))
+		if t == stringLib && k == lua.LString("__index") {
+			k, v = t.Next(k)
+		}
 		if k == lua.LNil {
 			L.Push(lua.LNil)
 			return 1
@@ -595,6 +609,23 @@ func readOnlyTables(L *lua.LState, G *lua.LTable) {
 		}))
 	}
 }
+
+// tableExtras are the functions of Lua 5.1's table library that
+// gopher-lua lacks, as Lua 5.1 has them.
+const tableExtras = `
+function table.foreach(t, f)
+  for k, v in pairs(t) do
+    local r = f(k, v)
+    if r ~= nil then return r end
+  end
+end
+function table.foreachi(t, f)
+  for i = 1, #t do
+    local r = f(i, t[i])
+    if r ~= nil then return r end
+  end
+end
+`
 
 // missingLib is a library of Redis's Lua that the embedded one lacks:
 // the names are there, calling one is an error.
