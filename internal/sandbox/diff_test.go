@@ -310,12 +310,6 @@ var knownDifferences = []ending{
 		`"$2\r\n\x01\x02\r\n", open`,
 	},
 	{
-		"Lua: redis.setresp(3)",
-		"eval \"redis.setresp(3) return redis.call('get', KEYS[1]) == nil\" 1 diff:nokey\r\n",
-		`"$-1\r\n", open`,
-		`":1\r\n", open`,
-	},
-	{
 		"Lua: gcinfo and the version",
 		"eval \"return {gcinfo() > 0, redis.REDIS_VERSION}\" 0\r\n",
 		`"*2\r\n$-1\r\n$5\r\n7.0.0\r\n", open`,
@@ -421,6 +415,17 @@ var closingCases = []struct {
 		`eval "return cjson.encode({1, 2})" 0` + "\r\n" +
 		`eval "return bit.tohex(bit.band(0xff0, 0x0ff))" 0` + "\r\n" +
 		`eval "return redis.sha1hex('')" 0` + "\r\nQUIT\r\n", 0},
+	{"lua resp3 types", "hset diff:h3 f v\r\nzadd diff:z3l 1.5 a\r\nsadd diff:s3 m\r\n" +
+		`eval "redis.setresp(3) return {redis.call('get', 'diff:nokey') == nil, redis.call('hgetall', KEYS[1]).map.f, ` +
+		`redis.call('zscore', KEYS[2], 'a').double * 2, redis.call('smembers', KEYS[3]).set.m}" 3 diff:h3 diff:z3l diff:s3` + "\r\n" +
+		`eval "redis.setresp(3) return redis.call('hgetall', KEYS[1])" 1 diff:h3` + "\r\n" +
+		`eval "redis.setresp(3) return {true, false}" 0` + "\r\n" +
+		`eval "return {{double = 3.5}, {double = 0.1}, {double = 1e20}, {double = 1/0}, {big_number = '123'}, ` +
+		`{verbatim_string = {format = 'txt', string = 'hi'}}, {map = {a = 1}}, {set = {x = true}}}" 0` + "\r\nQUIT\r\n", 0},
+	{"lua resp3 types to a resp3 client", "hello 3\r\n" +
+		`eval "redis.setresp(3) return {true, false, redis.call('hgetall', KEYS[1])}" 1 diff:h3r` + "\r\n" +
+		`eval "return {{double = 3.5}, {big_number = '123'}, {verbatim_string = {format = 'txt', string = 'hi'}}, ` +
+		`{map = {a = 1}}, {set = {x = true}}, true, false}" 0` + "\r\nQUIT\r\n", 1},
 	{"lua arguments and the script cache", `eval "return 1" x` + "\r\n" +
 		`eval "return 1" 3 a` + "\r\n" +
 		`eval "return 1" -1` + "\r\n" +

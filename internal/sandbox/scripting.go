@@ -6,7 +6,9 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"runtime"
 	"strconv"
@@ -19,6 +21,8 @@ import (
 	"github.com/alicebob/miniredis/v2/server"
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
+
+	"redis-by-hand/internal/resp"
 )
 
 // The sandbox runs Lua scripts (EVAL, EVALSHA, their _RO forms) itself,
@@ -408,7 +412,7 @@ func (run *scriptRun) run(proto *lua.FunctionProto, keys, argv []string, resp3 b
 	if err := L.PCall(0, 1, L.NewFunction(run.errorHandler)); err != nil {
 		return run.errorReply(err)
 	}
-	return string(appendLuaReply(nil, L.Get(-1), resp3, 0))
+	return string(appendLuaReply(nil, L.Get(-1), resp3, run.resp3, 0))
 }
 
 // A scriptRun is one script's run: what its Lua functions need.
@@ -420,6 +424,7 @@ type scriptRun struct {
 	nested   any // miniredis's script context
 	readOnly bool
 	env      *lua.LTable // the script's globals, read-only
+	resp3    bool        // redis.setresp(3): commands answer in RESP3
 	errLine  int         // the script's line where the error was raised
 }
 
@@ -745,9 +750,11 @@ func (run *scriptRun) redisLib(L *lua.LState) *lua.LTable {
 			return 0 // Redis writes it to its log; the sandbox has none
 		},
 		"setresp": func(L *lua.LState) int {
-			if v := L.CheckInt(1); v != 2 && v != 3 {
+			v := L.CheckInt(1)
+			if v != 2 && v != 3 {
 				L.RaiseError("RESP version must be 2 or 3.")
 			}
+			run.resp3 = v == 3
 			return 0
 		},
 		"set_repl":           func(L *lua.LState) int { return 0 },
@@ -836,15 +843,19 @@ func (run *scriptRun) call(L *lua.LState, raise bool) int {
 	if run.s.writes(name) {
 		run.r.wrote.Store(true)
 	}
-	v, err := server.ParseReply(bufio.NewReader(bytes.NewReader(reply)))
-	if err != nil {
-		msg := err.Error()
-		if strings.HasPrefix(msg, "ERR wrong number of arguments") {
-			msg = "ERR Wrong number of args calling Redis command from script"
+	v, err := replyToLua(L, bufio.NewReader(bytes.NewReader(reply)), 0)
+	if t, ok := v.(*lua.LTable); ok && err == nil {
+		if msg, ok := t.RawGetString("err").(lua.LString); ok {
+			if strings.HasPrefix(string(msg), "ERR wrong number of arguments") {
+				msg = "ERR Wrong number of args calling Redis command from script"
+			}
+			return fail(string(msg))
 		}
-		return fail(msg)
 	}
-	L.Push(redisToLua(L, v))
+	if err != nil {
+		return fail("ERR the embedded Redis gave a reply the sandbox cannot read: " + err.Error())
+	}
+	L.Push(v)
 	return 1
 }
 
@@ -860,45 +871,117 @@ func (run *scriptRun) dispatch(args []string) (reply []byte, err error) {
 	w := bufio.NewWriter(&buf)
 	p := server.NewPeer(w)
 	p.Ctx = run.nested
+	p.Resp3 = run.resp3
 	run.s.srv.Dispatch(p, args)
 	w.Flush()
 	return buf.Bytes(), nil
 }
 
-// redisToLua converts a parsed reply as Redis does: integers to
-// numbers, bulks to strings, nil to false, arrays to tables, a status
-// to {ok=...}.
-func redisToLua(L *lua.LState, v any) lua.LValue {
-	switch v := v.(type) {
-	case nil:
-		return lua.LFalse
-	case int:
-		return lua.LNumber(v)
-	case int64:
-		return lua.LNumber(v)
-	case string:
-		return lua.LString(v)
-	case []byte:
-		return lua.LString(v)
-	case server.Simple:
+// replyToLua reads a reply into a Lua value as Redis 7.0 does:
+// integers to numbers, bulks to strings, a status to {ok=...}, an
+// error to {err=...}, arrays to tables; RESP2's null to false. RESP3's
+// types (after redis.setresp(3)): null to nil, booleans to booleans,
+// {double=...}, {big_number=...}, {verbatim_string={format, string}},
+// {map={...}}, {set={...}}; an attribute is skipped.
+func replyToLua(L *lua.LState, r *bufio.Reader, depth int) (lua.LValue, error) {
+	line, err := r.ReadString('\n')
+	if err != nil || len(line) < 3 || !strings.HasSuffix(line, "\r\n") {
+		return lua.LNil, fmt.Errorf("bad line %q", line)
+	}
+	if depth > 100 {
+		return lua.LNil, errors.New("nested too deep")
+	}
+	kind, rest := line[0], line[1:len(line)-2]
+	field := func(name string, v lua.LValue) lua.LValue {
 		t := L.NewTable()
-		t.RawSetString("ok", lua.LString(v))
-		return t
-	case []any:
-		t := L.CreateTable(len(v), 0)
-		for i, e := range v {
-			t.RawSetInt(i+1, redisToLua(L, e))
-		}
+		t.RawSetString(name, v)
 		return t
 	}
-	return lua.LFalse
+	count := func() (int, error) {
+		n, err := strconv.Atoi(rest)
+		if err != nil || n > resp.MaxLen {
+			return 0, fmt.Errorf("bad length %q", rest)
+		}
+		return n, nil
+	}
+	switch kind {
+	case '+':
+		return field("ok", lua.LString(rest)), nil
+	case '-':
+		return field("err", lua.LString(rest)), nil
+	case ':':
+		n, err := strconv.ParseInt(rest, 10, 64)
+		return lua.LNumber(n), err
+	case '_':
+		return lua.LNil, nil
+	case '#':
+		return lua.LBool(rest == "t"), nil
+	case ',':
+		f, err := strconv.ParseFloat(rest, 64)
+		return field("double", lua.LNumber(f)), err
+	case '(':
+		return field("big_number", lua.LString(rest)), nil
+	case '$', '=':
+		n, err := count()
+		if err != nil || n < 0 {
+			return lua.LFalse, err
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return lua.LNil, err
+		}
+		if kind == '$' {
+			return lua.LString(buf[:n]), nil
+		}
+		format, text, _ := strings.Cut(string(buf[:n]), ":")
+		v := L.NewTable()
+		v.RawSetString("format", lua.LString(format))
+		v.RawSetString("string", lua.LString(text))
+		return field("verbatim_string", v), nil
+	case '*', '%', '~', '|':
+		n, err := count()
+		if err != nil || n < 0 {
+			return lua.LFalse, err
+		}
+		t := L.NewTable()
+		for i := 0; i < n; i++ {
+			v, err := replyToLua(L, r, depth+1)
+			if err != nil {
+				return lua.LNil, err
+			}
+			switch kind {
+			case '*':
+				t.RawSetInt(i+1, v)
+			case '~':
+				t.RawSet(v, lua.LTrue)
+			default:
+				val, err := replyToLua(L, r, depth+1)
+				if err != nil {
+					return lua.LNil, err
+				}
+				t.RawSet(v, val)
+			}
+		}
+		switch kind {
+		case '%':
+			return field("map", t), nil
+		case '~':
+			return field("set", t), nil
+		case '|':
+			return replyToLua(L, r, depth) // what the attribute annotates
+		}
+		return t, nil
+	}
+	return lua.LNil, fmt.Errorf("unknown type %q", kind)
 }
 
 // appendLuaReply converts a script's result to a reply as Redis 7.0
-// does: numbers are truncated to integers, true is 1, false and nil are
-// nil, a table with err or ok is an error or a status, any other table
-// is an array up to its first nil.
-func appendLuaReply(b []byte, v lua.LValue, resp3 bool, depth int) []byte {
+// does (luaReplyToRedisReply): numbers are truncated to integers; true
+// is 1 and false nil, or, after redis.setresp(3) (script3), booleans;
+// a table with err, ok, double, big_number, verbatim_string, map or
+// set is that type (RESP2's nearest for a RESP2 client); any other
+// table is an array up to its first nil.
+func appendLuaReply(b []byte, v lua.LValue, resp3, script3 bool, depth int) []byte {
 	null := "$-1\r\n"
 	if resp3 {
 		null = "_\r\n"
@@ -906,8 +989,15 @@ func appendLuaReply(b []byte, v lua.LValue, resp3 bool, depth int) []byte {
 	clean := strings.NewReplacer("\r", " ", "\n", " ")
 	switch v := v.(type) {
 	case lua.LBool:
-		if v {
+		switch {
+		case script3 && resp3 && bool(v):
+			return append(b, "#t\r\n"...)
+		case script3 && resp3:
+			return append(b, "#f\r\n"...)
+		case bool(v):
 			return append(b, ":1\r\n"...)
+		case script3:
+			return append(b, ":0\r\n"...)
 		}
 		return append(b, null...)
 	case lua.LNumber:
@@ -925,8 +1015,60 @@ func appendLuaReply(b []byte, v lua.LValue, resp3 bool, depth int) []byte {
 		if s, ok := v.RawGetString("ok").(lua.LString); ok {
 			return append(b, "+"+clean.Replace(string(s))+"\r\n"...)
 		}
+		if d, ok := v.RawGetString("double").(lua.LNumber); ok {
+			s := formatDouble(float64(d))
+			if resp3 {
+				return append(b, ","+s+"\r\n"...)
+			}
+			return append(b, bulk(s)...)
+		}
+		if n, ok := v.RawGetString("big_number").(lua.LString); ok {
+			s := clean.Replace(string(n))
+			if resp3 {
+				return append(b, "("+s+"\r\n"...)
+			}
+			return append(b, bulk(s)...)
+		}
+		if vs, ok := v.RawGetString("verbatim_string").(*lua.LTable); ok {
+			format, ok1 := vs.RawGetString("format").(lua.LString)
+			text, ok2 := vs.RawGetString("string").(lua.LString)
+			if ok1 && ok2 {
+				if resp3 {
+					body := string(format) + ":" + string(text)
+					return append(b, "="+strconv.Itoa(len(body))+"\r\n"+body+"\r\n"...)
+				}
+				return append(b, bulk(string(text))...)
+			}
+		}
 		if depth > 100 {
 			return append(b, "-ERR reached lua stack limit\r\n"...)
+		}
+		if m, ok := v.RawGetString("map").(*lua.LTable); ok {
+			var keys, values []lua.LValue
+			m.ForEach(func(k, val lua.LValue) { keys, values = append(keys, k), append(values, val) })
+			if resp3 {
+				b = append(b, "%"+strconv.Itoa(len(keys))+"\r\n"...)
+			} else {
+				b = append(b, "*"+strconv.Itoa(2*len(keys))+"\r\n"...)
+			}
+			for i := range keys {
+				b = appendLuaReply(b, keys[i], resp3, script3, depth+1)
+				b = appendLuaReply(b, values[i], resp3, script3, depth+1)
+			}
+			return b
+		}
+		if set, ok := v.RawGetString("set").(*lua.LTable); ok {
+			var members []lua.LValue
+			set.ForEach(func(k, _ lua.LValue) { members = append(members, k) })
+			if resp3 {
+				b = append(b, "~"+strconv.Itoa(len(members))+"\r\n"...)
+			} else {
+				b = append(b, "*"+strconv.Itoa(len(members))+"\r\n"...)
+			}
+			for _, m := range members {
+				b = appendLuaReply(b, m, resp3, script3, depth+1)
+			}
+			return b
 		}
 		var items []lua.LValue
 		for i := 1; ; i++ {
@@ -938,11 +1080,24 @@ func appendLuaReply(b []byte, v lua.LValue, resp3 bool, depth int) []byte {
 		}
 		b = append(b, "*"+strconv.Itoa(len(items))+"\r\n"...)
 		for _, e := range items {
-			b = appendLuaReply(b, e, resp3, depth+1)
+			b = appendLuaReply(b, e, resp3, script3, depth+1)
 		}
 		return b
 	}
 	return append(b, null...)
+}
+
+// formatDouble writes a double as Redis does (%.17g, inf, -inf, nan).
+func formatDouble(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		return "nan"
+	}
+	return strconv.FormatFloat(f, 'g', 17, 64)
 }
 
 // bitFuncs is LuaBitOp's bit library, which Redis's Lua has: 32-bit
