@@ -41,7 +41,7 @@ type conn struct {
 
 	// Only serve's goroutine uses these.
 	mute    bool                  // quietly: throw miniredis's replies away
-	capture *[]byte               // dispatchSub: keep miniredis's replies here
+	capture *[]byte               // captured: keep the replies here, not send them
 	broke   bool                  // the client broke the protocol
 	db      int                   // the selected database, for MONITOR
 	inMulti bool                  // between MULTI and EXEC/DISCARD
