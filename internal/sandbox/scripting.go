@@ -480,7 +480,7 @@ func (run *scriptRun) newState(keys, argv []string) *lua.LState {
 	G.RawSetString("cjson", L.Get(-1))
 	L.Pop(1)
 	G.RawSetString("bit", L.SetFuncs(L.NewTable(), bitFuncs))
-	G.RawSetString("struct", missingLib(L, "struct", "pack", "unpack", "size"))
+	G.RawSetString("struct", L.SetFuncs(L.NewTable(), structFuncs))
 	G.RawSetString("cmsgpack", missingLib(L, "cmsgpack", "pack", "unpack", "unpack_one", "unpack_limit"))
 	G.RawSetString("redis", run.redisLib(L))
 
