@@ -481,7 +481,15 @@ func (run *scriptRun) newState(keys, argv []string) *lua.LState {
 	L.Pop(1)
 	G.RawSetString("bit", L.SetFuncs(L.NewTable(), bitFuncs))
 	G.RawSetString("struct", L.SetFuncs(L.NewTable(), structFuncs))
-	G.RawSetString("cmsgpack", missingLib(L, "cmsgpack", "pack", "unpack", "unpack_one", "unpack_limit"))
+	msgpack := L.SetFuncs(L.NewTable(), msgpackFuncs)
+	for k, v := range map[string]string{
+		"_NAME": "cmsgpack", "_VERSION": "lua-cmsgpack 0.4.0",
+		"_COPYRIGHT":   "Copyright (C) 2012, Salvatore Sanfilippo",
+		"_DESCRIPTION": "MessagePack C implementation for Lua",
+	} {
+		msgpack.RawSetString(k, lua.LString(v))
+	}
+	G.RawSetString("cmsgpack", msgpack)
 	G.RawSetString("redis", run.redisLib(L))
 
 	list := func(items []string) *lua.LTable {
@@ -631,19 +639,6 @@ function table.foreachi(t, f)
   end
 end
 `
-
-// missingLib is a library of Redis's Lua that the embedded one lacks:
-// the names are there, calling one is an error.
-func missingLib(L *lua.LState, lib string, names ...string) *lua.LTable {
-	t := L.NewTable()
-	for _, name := range names {
-		t.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
-			L.RaiseError("%s.%s is not in the embedded Redis", lib, name)
-			return 0
-		}))
-	}
-	return t
-}
 
 // errorHandler runs where an error is raised, before the stack
 // unwinds: it notes the script's line, as Redis's error handler does.
