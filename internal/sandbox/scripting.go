@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	luajson "github.com/alicebob/miniredis/v2/gopher-json"
 	"github.com/alicebob/miniredis/v2/server"
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -475,10 +474,7 @@ func (run *scriptRun) newState(keys, argv []string) *lua.LState {
 		L.RaiseError("'setn' is obsolete")
 		return 0
 	}))
-	L.Push(L.NewFunction(luajson.Loader))
-	L.Call(0, 1)
-	G.RawSetString("cjson", L.Get(-1))
-	L.Pop(1)
+	G.RawSetString("cjson", newJSONModule(L, L.NewUserData()))
 	G.RawSetString("bit", L.SetFuncs(L.NewTable(), bitFuncs))
 	G.RawSetString("struct", L.SetFuncs(L.NewTable(), structFuncs))
 	msgpack := L.SetFuncs(L.NewTable(), msgpackFuncs)
