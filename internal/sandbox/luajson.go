@@ -259,7 +259,7 @@ func (cfg *jsonConfig) encode(L *lua.LState, b *strings.Builder, v lua.LValue, d
 		}
 		b.WriteByte('{')
 		first := true
-		v.ForEach(func(k, val lua.LValue) {
+		luaPairs(v, func(k, val lua.LValue) {
 			if !first {
 				b.WriteByte(',')
 			}
@@ -288,7 +288,7 @@ func (cfg *jsonConfig) encode(L *lua.LState, b *strings.Builder, v lua.LValue, d
 // (or an object, with encode_sparse_array(true)).
 func (cfg *jsonConfig) arrayLength(L *lua.LState, t *lua.LTable) int {
 	top, items, isArray := 0, 0, true
-	t.ForEach(func(k, _ lua.LValue) {
+	luaPairs(t, func(k, _ lua.LValue) {
 		n, ok := k.(lua.LNumber)
 		f := float64(n)
 		if !ok || f == 0 || math.Floor(f) != f || f < 1 {

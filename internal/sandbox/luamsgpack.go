@@ -75,7 +75,7 @@ func msgpackEncode(b []byte, v lua.LValue, level int) []byte {
 			return b
 		}
 		var keys, values []lua.LValue
-		v.ForEach(func(k, val lua.LValue) { keys, values = append(keys, k), append(values, val) })
+		luaPairs(v, func(k, val lua.LValue) { keys, values = append(keys, k), append(values, val) })
 		b = msgpackLen(b, len(keys), 0x80, 0xde, 0xdf)
 		for i := range keys {
 			b = msgpackEncode(b, keys[i], level+1)
@@ -90,7 +90,7 @@ func msgpackEncode(b []byte, v lua.LValue, level int) []byte {
 // 1 to n.
 func msgpackArrayLen(t *lua.LTable) (int, bool) {
 	count, top, ok := 0, 0, true
-	t.ForEach(func(k, _ lua.LValue) {
+	luaPairs(t, func(k, _ lua.LValue) {
 		n, isNum := k.(lua.LNumber)
 		if !isNum || n <= 0 || float64(n) != math.Trunc(float64(n)) || n > math.MaxInt32 {
 			ok = false

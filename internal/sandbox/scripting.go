@@ -1036,7 +1036,7 @@ func appendLuaReply(b []byte, v lua.LValue, resp3, script3 bool, depth int) []by
 		}
 		if m, ok := v.RawGetString("map").(*lua.LTable); ok {
 			var keys, values []lua.LValue
-			m.ForEach(func(k, val lua.LValue) { keys, values = append(keys, k), append(values, val) })
+			luaPairs(m, func(k, val lua.LValue) { keys, values = append(keys, k), append(values, val) })
 			if resp3 {
 				b = append(b, "%"+strconv.Itoa(len(keys))+"\r\n"...)
 			} else {
@@ -1050,7 +1050,7 @@ func appendLuaReply(b []byte, v lua.LValue, resp3, script3 bool, depth int) []by
 		}
 		if set, ok := v.RawGetString("set").(*lua.LTable); ok {
 			var members []lua.LValue
-			set.ForEach(func(k, _ lua.LValue) { members = append(members, k) })
+			luaPairs(set, func(k, _ lua.LValue) { members = append(members, k) })
 			if resp3 {
 				b = append(b, "~"+strconv.Itoa(len(members))+"\r\n"...)
 			} else {
@@ -1076,6 +1076,16 @@ func appendLuaReply(b []byte, v lua.LValue, resp3, script3 bool, depth int) []by
 		return b
 	}
 	return append(b, null...)
+}
+
+// luaPairs calls f for each key and value of t, in the order of
+// next and pairs: the array part, then the keys as they were added.
+// (gopher-lua's ForEach walks Go maps, in an order that changes from
+// run to run.)
+func luaPairs(t *lua.LTable, f func(k, v lua.LValue)) {
+	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+		f(k, v)
+	}
 }
 
 // formatDouble writes a double as Redis does (%.17g, inf, -inf, nan).
