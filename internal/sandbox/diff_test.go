@@ -292,6 +292,12 @@ var knownDifferences = []ending{
 		`"*2\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n", open`,
 	},
 	{
+		"the sandbox's own commands in a transaction run after miniredis's",
+		"multi\r\nset diff:oe9 12\r\nobject encoding diff:oe9\r\nset diff:oe9 abc\r\nexec\r\n",
+		`*3\r\n+OK\r\n$6\r\nembstr\r\n+OK\r\n", open`,
+		`*3\r\n+OK\r\n$3\r\nint\r\n+OK\r\n", open`,
+	},
+	{
 		"Lua: the compiler's messages",
 		"eval \"return 'a' ..\" 0\r\n",
 		`"-ERR Error compiling script (new function): user_script at EOF:   syntax error \r\n", open`,
