@@ -21,7 +21,7 @@ func main() {
 	if *workers < 1 || *workers > 10000 || *n < 1 || *n > 100000 {
 		fail("-workers must be from 1 to 10000, -n from 1 to 100000")
 	}
-	// One goroutine and a few INCRs: few enough to print bytes.
+	// Print the bytes only for one goroutine and 10 INCRs or fewer.
 	show := *workers == 1 && *n <= 10
 
 	// All the goroutines share one connection.
@@ -47,7 +47,8 @@ func main() {
 		return pool[i](i, msg)
 	})
 
-	// Throughput varies from run to run: no golden file holds it.
+	// Print each way's throughput, in INCRs a second: it varies
+	// from run to run, so no golden file holds it.
 	fmt.Printf("INCRs a second: multiplexed %.0f, a mutex %.0f, a "+
 		"connection each %.0f\n", mux, locked, pooled)
 }
@@ -70,7 +71,7 @@ func multiplex(conn net.Conn, n int,
 		for c := range calls {
 			msg := c.msg
 			fifo <- c.reply
-			for len(calls) > 0 { // only this goroutine takes
+			for len(calls) > 0 { // Only the writer takes calls.
 				c := <-calls
 				msg += c.msg
 				fifo <- c.reply
