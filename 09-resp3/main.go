@@ -18,7 +18,8 @@ import (
 
 func main() {
 	parseFlags("09-resp3 [channel]", 1)
-	channel := append(flag.Args(), "messages")[0] // or the default
+	// The channel is the argument, or `messages`.
+	channel := append(flag.Args(), "messages")[0]
 	conn := connect()
 	r := bufio.NewReader(conn)
 
@@ -98,7 +99,7 @@ func readReply3(r *bufio.Reader) (string, error) {
 			return string(b), err
 		}
 		if !strings.Contains("$!=*~>%|", line[:1]) {
-			continue // one line: +, -, :, _, ,, #, (
+			continue // A type of one line: + - : _ , # (.
 		}
 		n, err := strconv.Atoi(line[1 : len(line)-2])
 		switch {
@@ -111,9 +112,9 @@ func readReply3(r *bufio.Reader) (string, error) {
 		}
 		switch {
 		case line[0] == '%' && n > 0:
-			left += 2 * n // keys and values
+			left += 2 * n // A map: n keys, n values.
 		case line[0] == '|' && n >= 0:
-			left += 2*n + 1 // pairs, then the reply itself
+			left += 2*n + 1 // Attributes: pairs, then the reply.
 		case strings.Contains("*~>", line[:1]) && n > 0:
 			left += n
 		case strings.Contains("$!=", line[:1]) && n >= 0:

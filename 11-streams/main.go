@@ -28,7 +28,8 @@ func main() {
 		fail("usage: %s", usage)
 	}
 	add := os.Args[1] == "add"
-	os.Args = append(os.Args[:1], os.Args[2:]...) // flags follow
+	// The flags come after add or work.
+	os.Args = append(os.Args[:1], os.Args[2:]...)
 	name := flag.String("name", "worker-"+strconv.Itoa(os.Getpid()),
 		"this worker's name in the group")
 	claim := flag.Duration("claim", 30*time.Second,
@@ -45,7 +46,7 @@ func main() {
 	}
 	conn := connect()
 	r := bufio.NewReader(conn)
-	timeout += *claim // a wait for a new job lasts up to -claim
+	timeout += *claim // A wait for a job lasts up to -claim.
 
 	// XADD appends an entry, here one field, `job`, and answers
 	// its ID: `*` lets Redis pick it, the time in ms and a count.

@@ -26,7 +26,7 @@ func main() {
 	if *workers < 1 || *workers > 1000 || *n < 1 || *n > 100000 {
 		fail("-workers must be from 1 to 1000, -n from 1 to 100000")
 	}
-	// One client and a few adds: few enough to print their bytes.
+	// Print the bytes only for one client and 10 adds or fewer.
 	show := *workers == 1 && *n <= 10
 
 	// Another client reads hits before and after, and with
@@ -73,7 +73,7 @@ func main() {
 		"(retries: %d)\n", before, after, *workers, *n,
 		retries.Load())
 	if *conflict {
-		before++ // the other client's INCR
+		before++ // -conflict's INCR was one add more.
 	}
 	if after-before != *workers**n {
 		fail("hits grew by %d, not %d", after-before, *workers**n)
