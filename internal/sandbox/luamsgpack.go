@@ -136,10 +136,13 @@ func msgpackInt(b []byte, n int64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(n))
 }
 
-var (
-	errMsgpackEOF    = errors.New("Missing bytes in input.")
-	errMsgpackFormat = errors.New("Bad data format in input.")
-)
+// What Redis's cmsgpack says, byte for byte.
+//
+//lint:ignore ST1005 Redis's own text
+var errMsgpackEOF = errors.New("Missing bytes in input.")
+
+//lint:ignore ST1005 Redis's own text
+var errMsgpackFormat = errors.New("Bad data format in input.")
 
 // A msgpackReader decodes from a string.
 type msgpackReader struct {
