@@ -37,7 +37,8 @@ type Server struct {
 	srv  *server.Server // miniredis's command table and dispatcher
 	ln   net.Listener
 
-	pubsub pubsub // channels, patterns and their subscribers
+	pubsub  pubsub       // channels, patterns and their subscribers
+	cluster *clusterNode // a node of a Cluster (cluster.go), or nil
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
