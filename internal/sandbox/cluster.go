@@ -17,7 +17,8 @@ import (
 // 5461-10922, 10923-16383), no replicas. Each node keeps the keys of
 // its own slots in a miniredis of its own. It answers -MOVED for a
 // key that another node owns, -CROSSSLOT for a command whose keys
-// hash to different slots, and CLUSTER SLOTS, SHARDS, NODES, INFO,
+// hash to different slots (or a transaction whose commands do), and
+// CLUSTER SLOTS, SHARDS, NODES, INFO,
 // KEYSLOT, MYID, COUNTKEYSINSLOT and GETKEYSINSLOT, byte for byte as
 // redis-server 7.0 does. Its shape is fixed: there is no cluster bus,
 // no failover, no resharding (docs/differences.md).
@@ -36,6 +37,10 @@ type clusterNode struct {
 	host, port string // the address it is known by (Announce)
 	first      int    // its slots: first..last
 	last       int
+
+	// The slot of each client's transaction so far, -1 for more
+	// than one; the cluster's lock guards it.
+	multi map[*conn]int
 }
 
 // numSlots is Redis Cluster's number of hash slots.
@@ -220,6 +225,17 @@ func (c *conn) clusterRun(name string, argv [][]byte) bool {
 	if node == nil {
 		return false
 	}
+	switch {
+	case name == "EXEC" && c.inMulti && node.crossed(c):
+		// Each command queued was on this node's slots, but
+		// not all on one: Redis refuses the whole transaction.
+		c.quietly("DISCARD")
+		c.inMulti, c.dirty = false, false
+		c.reply("-CROSSSLOT Keys in request don't hash to the same slot\r\n")
+		return true
+	case name == "EXEC" || name == "DISCARD" || name == "RESET":
+		node.crossed(c)
+	}
 	if name == "SELECT" && len(argv) == 2 {
 		n, ok := parseInt(argv[1])
 		if ok && n == int64(int32(n)) && n != 0 {
@@ -247,7 +263,33 @@ func (c *conn) clusterRun(name string, argv [][]byte) bool {
 		c.dirty = c.inMulti // Redis then refuses to EXEC
 		return true
 	}
+	if c.inMulti {
+		node.queued(c, slot)
+	}
 	return false
+}
+
+// queued notes the slot of a command queued in c's transaction.
+func (n *clusterNode) queued(c *conn, slot int) {
+	n.cluster.mu.Lock()
+	defer n.cluster.mu.Unlock()
+	if n.multi == nil {
+		n.multi = map[*conn]int{}
+	}
+	if s, ok := n.multi[c]; ok && s != slot {
+		slot = -1 // two slots: EXEC will refuse
+	}
+	n.multi[c] = slot
+}
+
+// crossed reports whether c's transaction holds commands of two
+// slots, and forgets its slots: the transaction ends.
+func (n *clusterNode) crossed(c *conn) bool {
+	n.cluster.mu.Lock()
+	defer n.cluster.mu.Unlock()
+	s, ok := n.multi[c]
+	delete(n.multi, c)
+	return ok && s < 0
 }
 
 // clusterSubcommands are CLUSTER's subcommands in Redis 7.0.

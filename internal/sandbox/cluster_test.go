@@ -130,6 +130,8 @@ func TestClusterDifferential(t *testing.T) {
 		"CLUSTER COUNTKEYSINSLOT 4994", "CLUSTER COUNTKEYSINSLOT x",
 		"CLUSTER COUNTKEYSINSLOT 16384", "CLUSTER GETKEYSINSLOT 4994 10",
 		"MULTI", "SET hits 2", "SET foo 1", "EXEC", "GET hits",
+		"MULTI", "SET hits 3", "SET b 1", "EXEC", "GET hits", "GET b",
+		"MULTI", "SET hits 4", "SET {hits}b 1", "EXEC", "GET hits",
 		"PING", "DBSIZE",
 	}
 	realAddrs := make([]string, 3)
@@ -182,4 +184,47 @@ func sortShards(reply string) string {
 	parts := strings.Split(reply, shard)
 	slices.Sort(parts[1:])
 	return strings.Join(parts, shard)
+}
+
+// TestClusterDifferences holds the rows of docs/differences.md about
+// the embedded cluster true: each command's last reply, from node 1 of
+// each cluster.
+func TestClusterDifferences(t *testing.T) {
+	realredis.Require70(t)
+	t.Parallel()
+	real, err := realredis.StartCluster(3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer real.Stop()
+	emb, err := StartCluster("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	for _, d := range []struct {
+		cmds      []string
+		real, emb string
+	}{
+		// Keys that EVAL (and XREAD, ZUNIONSTORE...) find by a count.
+		{[]string{"EVAL return(1) 1 my-key"}, "-MOVED 6802 127.0.0.1:<port2>\r\n", ":1\r\n"},
+		// CLUSTER in a transaction.
+		{[]string{"MULTI", "CLUSTER KEYSLOT x"}, "+QUEUED\r\n", ":16287\r\n"},
+		// Changing the cluster.
+		{[]string{"CLUSTER SETSLOT 1 STABLE"}, "+OK\r\n",
+			"-ERR the embedded cluster cannot change: CLUSTER SETSLOT is for a redis-server\r\n"},
+	} {
+		addrs := make([]string, 3)
+		for i, s := range real.Nodes {
+			addrs[i] = s.Addr
+		}
+		r := send(t, addrs[0], d.cmds...)
+		e := send(t, emb.Addrs()[0], d.cmds...)
+		got := [2]string{placeholders(r[len(r)-1], addrs, real.IDs),
+			placeholders(e[len(e)-1], emb.Addrs(), emb.IDs())}
+		if got != [2]string{d.real, d.emb} {
+			t.Errorf("%q:\nredis-server: %q, want %q\nembedded:     %q, want %q",
+				d.cmds, got[0], d.real, got[1], d.emb)
+		}
+	}
 }
