@@ -142,12 +142,23 @@ func (p *clusterPool) observer(i int) func(wiretap.Event) {
 			p.wire.mu.Unlock()
 			p.conns[key] = n
 		}
-		if n == 0 {
+		if n == 0 || p.wire == nil {
 			return // a connection of an earlier script
 		}
 		e.Conn = n
 		p.wire.observe(e)
 	}
+}
+
+// use records what crosses the taps from now on on w (nil: nowhere);
+// the connections seen so far belong to no script any more.
+func (p *clusterPool) use(w *wire) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k := range p.conns {
+		p.conns[k] = 0
+	}
+	p.wire = w
 }
 
 // cluster points REDIS_ADDR at node 1 of a three-node Redis Cluster,
@@ -159,20 +170,16 @@ func cmdCluster(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: cluster")
 	}
 	s := scriptOf(ts)
+	if s.direct != nil {
+		ts.Fatalf("cluster: once per script")
+	}
 	p := poolFor(s.backend)
 	ts.Check(p.start())
 	p.turn.Lock()
 	w := &wire{}
-	p.mu.Lock()
-	for k := range p.conns {
-		p.conns[k] = 0
-	}
-	p.wire = w
-	p.mu.Unlock()
+	p.use(w)
 	ts.Defer(func() {
-		p.mu.Lock()
-		p.wire = nil
-		p.mu.Unlock()
+		p.use(nil)
 		p.turn.Unlock()
 	})
 	s.wire = w

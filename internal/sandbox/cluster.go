@@ -16,11 +16,10 @@ import (
 // `redis-cli --cluster create` splits them (three nodes: 0-5460,
 // 5461-10922, 10923-16383), no replicas. Each node keeps the keys of
 // its own slots in a miniredis of its own. It answers -MOVED for a
-// key that another node owns, -CROSSSLOT for a command whose keys
-// hash to different slots (or a transaction whose commands do), and
-// CLUSTER SLOTS, SHARDS, NODES, INFO,
-// KEYSLOT, MYID, COUNTKEYSINSLOT and GETKEYSINSLOT, byte for byte as
-// redis-server 7.0 does. Its shape is fixed: there is no cluster bus,
+// key that another node owns, -CROSSSLOT for a command (or a
+// transaction) whose keys hash to different slots, and CLUSTER
+// SLOTS, SHARDS, NODES, INFO, KEYSLOT, MYID, COUNTKEYSINSLOT and
+// GETKEYSINSLOT, as redis-server 7.0 does (TestClusterDifferential). Its shape is fixed: there is no cluster bus,
 // no failover, no resharding (docs/differences.md).
 type Cluster struct {
 	Nodes []*Server // in slot order: node 1 owns slot 0
