@@ -18,14 +18,15 @@ import (
 )
 
 func main() {
+	// The keys to route: the arguments, or the keys of the
+	// earlier lessons. REDIS_ADDR is any node of the cluster.
 	parseFlags("13-cluster [key...]", 1000)
 	keys := flag.Args()
 	if len(keys) == 0 {
-		// The keys of the earlier lessons.
 		keys = []string{"my-key", "hits", "jobs", "messages"}
 	}
 	configure()
-	first := addr // REDIS_ADDR: any node of the cluster
+	first := addr
 
 	// The naive way: send to the node we know. If another node
 	// owns the key's slot, the reply is an error that says
@@ -68,10 +69,12 @@ func main() {
 	}
 	reply = roundTrip(ownerOf(ranges, keys[0]), encode(mset...))
 	if !strings.HasPrefix(reply, "-CROSSSLOT ") {
-		expect(reply, "+OK") // they share a slot after all
+		expect(reply, "+OK") // keys that share a slot anyway
 	}
 	reply = roundTrip(ownerOf(ranges, tagged[1]), encode(tagged...))
 	expect(reply, "+OK")
+
+	// A driver keeps its connections; we are done with them.
 
 	for _, a := range dialed {
 		fmt.Println("Close the connection to", a)
