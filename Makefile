@@ -13,7 +13,7 @@ EXE         := $(if $(filter Windows_NT,$(OS)),.exe,)
 TESTFLAGS   := -p 8 -parallel 8
 
 .DEFAULT_GOAL := help
-.PHONY: help demo redis tap telnet test stress lint golden clean workshop check solutions bench compare
+.PHONY: help demo redis cluster tap telnet test stress lint golden clean workshop check solutions bench compare
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,10 @@ demo: ## replay the whole blog on the embedded Redis (needs only Go)
 redis: ## serve the embedded Redis on REDIS_ADDR (default 127.0.0.1:6379)
 	@go build -o $(BIN)/redis$(EXE) ./scripts/redis
 	@$(BIN)/redis$(EXE)
+
+cluster: ## serve an embedded Redis Cluster: three nodes on REDIS_ADDR (default 127.0.0.1:7000) and the next two ports
+	@go build -o $(BIN)/cluster$(EXE) ./scripts/cluster
+	@$(BIN)/cluster$(EXE)
 
 tap: ## show every byte between a client and REDIS_ADDR (listens on TAP_ADDR, default 127.0.0.1:6390)
 	@go build -o $(BIN)/tap$(EXE) ./scripts/tap

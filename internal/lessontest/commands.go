@@ -50,6 +50,7 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"openredis":   cmdOpenredis,
 	"perconn":     cmdPerconn,
 	"vary":        cmdVary,
+	"cluster":     cmdCluster,
 }
 
 // dial connects to the script's REDIS_ADDR, waiting for a server that
@@ -60,6 +61,8 @@ func dial(ts *testscript.TestScript) net.Conn {
 	addr := ts.Getenv("REDIS_ADDR")
 	if s := scriptOf(ts); addr == s.tap {
 		addr = s.server
+	} else if node, ok := s.direct[addr]; ok {
+		addr = node // a cluster node's tap (cluster.go)
 	}
 	for {
 		c, err := net.DialTimeout("tcp", addr, wait)

@@ -57,6 +57,13 @@
 //	                                 its lines that match (a server's
 //	                                 name, a stream ID); the wire still
 //	                                 checks every line
+//	cluster                          point REDIS_ADDR at node 1 of a
+//	                                 three-node Redis Cluster, emptied,
+//	                                 and NODE1..NODE3 at its nodes, in
+//	                                 slot order; one per backend, shared
+//	                                 by the package's scripts in turn;
+//	                                 golden files name each node's port
+//	                                 <portN> and id <idN>
 //
 // and the conditions [sandbox] and [redis-server]. Scripts that run the
 // go command (the demo) also see REPO, the repository's root, and the
@@ -166,6 +173,7 @@ func Run(t *testing.T) {
 			if b.name == realredis.Binary {
 				realredis.Require(t)
 			}
+			t.Cleanup(func() { closePool(b.name) })
 			testscript.Run(t, testscript.Params{
 				Files:               scripts,
 				RequireExplicitExec: true,
@@ -191,6 +199,11 @@ type script struct {
 	wire    *wire                       // what crossed the tap
 	caught  *Failure                    // what made the script fail, when a command explained it
 	vary    map[string][]*regexp.Regexp // vary: lines golden leaves out, by file
+
+	// After cluster: the nodes' addresses behind their taps, and
+	// what names their ports and ids in golden files (cluster.go).
+	direct       map[string]string
+	placeholders func(string) string
 }
 
 type scriptKey struct{}

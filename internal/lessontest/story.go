@@ -13,6 +13,7 @@ func RunStory(dir, bin string) (scripts []string, f *Failure, err error) {
 		return nil, nil, err
 	}
 	lesson, checkWire, quick = filepath.Base(dir), true, false
+	defer closePool(backends[0].name) // a cluster the scripts started
 	tdir := filepath.Join(dir, "testdata")
 	for _, path := range scripts {
 		if f, err := checkScript(backends[0], path, tdir, bin); f != nil || err != nil {

@@ -24,6 +24,9 @@ import (
 func (c *conn) run(argv [][]byte) bool {
 	name := strings.ToUpper(string(argv[0]))
 	own, isOwn := ownCommands[name]
+	if c.clusterRun(name, argv) {
+		return true // CLUSTER, or a redirect (cluster.go)
+	}
 	if !isOwn && !c.s.known(argv[0]) {
 		c.reply(unknownCommand(argv))
 		c.dirty = c.inMulti // Redis then refuses to EXEC

@@ -38,9 +38,10 @@ type Server struct {
 	srv  *server.Server // miniredis's command table and dispatcher
 	ln   net.Listener
 
-	pubsub    pubsub    // channels, patterns and their subscribers
-	tracker   tracker   // CLIENT TRACKING: who read which keys
-	scripting scripting // Lua scripts (scripting.go)
+	pubsub    pubsub       // channels, patterns and their subscribers
+	tracker   tracker      // CLIENT TRACKING: who read which keys
+	scripting scripting    // Lua scripts (scripting.go)
+	cluster   *clusterNode // a node of a Cluster (cluster.go), or nil
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
