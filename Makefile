@@ -13,7 +13,7 @@ EXE         := $(if $(filter Windows_NT,$(OS)),.exe,)
 TESTFLAGS   := -p 8 -parallel 8
 
 .DEFAULT_GOAL := help
-.PHONY: help demo redis tap telnet test stress lint golden clean workshop check watch preflight solutions bench compare
+.PHONY: help demo redis cluster tap telnet test stress lint golden clean workshop check watch preflight solutions bench compare
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,10 @@ demo: ## replay the whole blog on the embedded Redis (needs only Go)
 redis: ## serve the embedded Redis on REDIS_ADDR (default 127.0.0.1:6379)
 	@go build -o $(BIN)/redis$(EXE) ./scripts/redis
 	@$(BIN)/redis$(EXE)
+
+cluster: ## serve an embedded Redis Cluster: three nodes on REDIS_ADDR (default 127.0.0.1:7000) and the next two ports
+	@go build -o $(BIN)/cluster$(EXE) ./scripts/cluster
+	@$(BIN)/cluster$(EXE)
 
 tap: ## show every byte between a client and REDIS_ADDR (listens on TAP_ADDR, default 127.0.0.1:6390)
 	@go build -o $(BIN)/tap$(EXE) ./scripts/tap
@@ -94,8 +98,11 @@ preflight: ## ready this machine for a workshop: Go, a build of everything, the 
 solutions: ## bring back the reference solutions (your files go to .workshop/yours)
 	@$(WORKSHOP) -restore
 
-golden: ## rewrite the lessons' golden files from the sandbox, then check them on redis-server
-	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/demo ./scripts/telnet ./scripts/workshop ./internal/lessontest -args -update
+golden: ## rewrite the golden files from the sandbox (then checked on redis-server), the demo's transcript, and README.md's lesson tables and the pages' links from docs/README.md
+	go test -count=1 $(addprefix ./,$(LESSONS)) ./scripts/telnet ./scripts/workshop ./internal/lessontest -args -update
+	@# The demo shows the lessons' golden files, and the docs list the
+	@# lessons: both once those are written.
+	go test -count=1 ./scripts/demo ./docs -args -update
 
 clean: ## remove the built programs (.bin) and the cached lesson binaries (make demo, make check)
 	@rm -rf $(BIN) && echo "removed $(BIN)/"

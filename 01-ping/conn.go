@@ -76,14 +76,14 @@ func dialFailed(err error) {
 	if errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.Errno(10061)) {
 		fail("no Redis at %s (connection refused); %s",
-			addr, startOne())
+			addr, howToStart())
 	}
 	fail("cannot connect to %s: %v", addr, err)
 }
 
-// startOne says how to get a Redis at addr: `make redis` serves
+// howToStart says how to get a Redis at addr: `make redis` serves
 // REDIS_ADDR, but only on this machine.
-func startOne() string {
+func howToStart() string {
 	host, _, _ := net.SplitHostPort(addr)
 	ip := net.ParseIP(host)
 	switch {

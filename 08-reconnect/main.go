@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -17,20 +18,15 @@ import (
 )
 
 func main() {
-	// -ping: how long a silence lasts before the health check.
 	ping := flag.Duration("ping", 5*time.Second,
 		"send a health-check PING after this long with no message")
 	parseFlags("08-reconnect [-ping 5s] [channel]", 1)
-	channel := "messages"
-	if flag.NArg() > 0 {
-		channel = flag.Arg(0)
-	}
+	channel := cmp.Or(flag.Arg(0), "messages")
 	if *ping <= 0 {
 		fail("-ping must be more than 0")
 	}
 
-	// Ctrl-C or SIGTERM ends the program, connected or not.
-	ctx := interrupt()
+	ctx := interrupt() // Ctrl-C ends it, connected or not
 
 	// The first subscription fails as lesson 03's does: a wrong
 	// address, or a server that is not Redis, is not a restart
@@ -42,10 +38,9 @@ func main() {
 		readFailed(err, reply)
 	}
 
-	// Then listen until the connection fails, dial and subscribe
-	// again, and listen again: only Ctrl-C ends the loop. The
-	// backoff starts again at 100ms only after a connection that
-	// held for a minute: not after each confirmation.
+	// Then listen until the connection fails, subscribe again,
+	// and listen again, until Ctrl-C. The backoff starts again at
+	// 100ms only after a connection that held for a minute.
 	wait := 100 * time.Millisecond
 	for {
 		since := time.Now()
@@ -112,6 +107,13 @@ func listen(ctx context.Context, conn net.Conn, r *bufio.Reader,
 			pinged = true
 			continue
 		case err != nil:
+			// A reply that breaks the protocol is no restart: it
+			// would come again. It ends the program, as in 03.
+			var op *net.OpError
+			if !errors.As(err, &op) && !errors.Is(err, io.EOF) &&
+				!errors.Is(err, io.ErrUnexpectedEOF) {
+				readFailed(err, reply)
+			}
 			return err
 		}
 		fmt.Printf("Received: %q\n", reply)
@@ -119,14 +121,12 @@ func listen(ctx context.Context, conn net.Conn, r *bufio.Reader,
 	}
 }
 
-// redial waits, then dials addr and subscribes again, until
-// that works, waiting twice as long after each failure, up to
-// 5s: a bounded backoff, so that a thousand clients do not
-// hammer a server that is starting up. It returns the wait for
-// next time, or no connection if ctx ends first.
+// redial says what happened, then waits and subscribes again
+// until that works, twice as long after each failure, up to 5s:
+// so a thousand clients do not hammer a server that starts up.
+// It returns the wait for next time; no connection on Ctrl-C.
 func redial(ctx context.Context, msg string, why error,
 	wait time.Duration) (net.Conn, *bufio.Reader, time.Duration) {
-	// Say what happened and how long we wait, wait, and try.
 	say := fmt.Sprintf("lost %s: %s", addr, short(why))
 	for {
 		fmt.Fprintf(os.Stderr, "%s: %s; trying again in %v\n",

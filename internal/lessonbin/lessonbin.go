@@ -49,7 +49,7 @@ const (
 // compile, err is an *exec.ExitError and out holds what the compiler
 // said; any other err says what else failed.
 func Build(root, name string) (dir string, out []byte, err error) {
-	key, err := key(root, name)
+	key, err := keyOf(root, name)
 	if err != nil {
 		return "", nil, err
 	}
@@ -84,6 +84,15 @@ func Build(root, name string) (dir string, out []byte, err error) {
 		os.RemoveAll(tmp)
 		return "", out, err
 	}
+	if built != nil {
+		built()
+	}
+	// The files may have changed while go build read them (make
+	// check builds the next lesson while the learner edits): then
+	// the program is not the one the key names, and is not kept.
+	if after, err := keyOf(root, name); err != nil || after != key {
+		key = ""
+	}
 	if key == "" {
 		return tmp, nil, nil // not cached: prune removes it in an hour
 	}
@@ -97,6 +106,10 @@ func Build(root, name string) (dir string, out []byte, err error) {
 	prune(cache, name)
 	return dir, nil, nil
 }
+
+// built, when a test sets it, runs between go build and the check
+// that the files did not change meanwhile.
+var built func()
 
 // rename renames a folder that holds a program just built, trying
 // again for a moment: on Windows, a virus scanner that reads the new
@@ -119,7 +132,7 @@ func rename(from, to string) error {
 // env says of the toolchain and the target. It is "" for a lesson
 // that imports more than the standard library: its program depends
 // on files that the key does not cover.
-func key(root, name string) (string, error) {
+func keyOf(root, name string) (string, error) {
 	env, err := goEnv(root)
 	if err != nil {
 		return "", err

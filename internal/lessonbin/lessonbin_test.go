@@ -112,17 +112,34 @@ func TestBuild(t *testing.T) {
 	// Another toolchain or target: another version.
 	env := goEnv
 	goEnv = func(string) ([]byte, error) { return []byte("go9.99\nplan9\n"), nil }
-	other, err := key(root, "01-x")
+	other, err := keyOf(root, "01-x")
 	goEnv = env
-	if same, _ := key(root, "01-x"); err != nil || other == same {
+	if same, _ := keyOf(root, "01-x"); err != nil || other == same {
 		t.Errorf("another toolchain gives the key %q, %v; want other than %q", other, err, same)
 	}
 
 	// A lesson that imports more than the standard library depends
 	// on more files than the key covers: it is not cached.
 	write("01-x/main.go", "package main\n\nimport _ \"example.com/lessons/util\"\n\nfunc main() {}\n")
-	if k, err := key(root, "01-x"); k != "" || err != nil {
+	if k, err := keyOf(root, "01-x"); k != "" || err != nil {
 		t.Errorf("a lesson that imports another package has the key %q, %v; want none", k, err)
+	}
+
+	// The files change while go build reads them: the program is not
+	// the one the key names, and is not kept for it.
+	write("01-x/main.go", "package main\n\nfunc main() { println(1) }\n")
+	built = func() { write("01-x/main.go", "package main\n\nfunc main() { println(2) }\n") }
+	dir, _, err := Build(root, "01-x")
+	built = nil
+	if err != nil || filepath.Dir(dir) == check && !strings.HasPrefix(filepath.Base(dir), ".build-") {
+		t.Errorf("a lesson edited during its build was kept in the cache as %s (%v)", dir, err)
+	}
+	os.RemoveAll(dir) // a build of its own, which prune would remove later
+	write("01-x/main.go", "package main\n\nfunc main() { println(1) }\n")
+	if k, _ := keyOf(root, "01-x"); k != "" {
+		if _, err := os.Stat(filepath.Join(check, "01-x-"+k)); err == nil {
+			t.Errorf("the cache holds a program for the files as they were before the edit")
+		}
 	}
 
 	write("01-x/main.go", "package main\n\nfunc main() { undefined() }\n")

@@ -103,6 +103,11 @@ func Check(dir, bin string, withServer, storyOnly bool) (*Failure, error) {
 	}
 	lesson, checkWire, quick = filepath.Base(dir), true, true
 	tdir := filepath.Join(dir, "testdata")
+	defer func() {
+		for _, b := range backends {
+			closePool(b.name) // a cluster the scripts started
+		}
+	}()
 	type run struct {
 		b    backend
 		path string

@@ -49,6 +49,8 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"startredis":  cmdStartredis,
 	"openredis":   cmdOpenredis,
 	"perconn":     cmdPerconn,
+	"vary":        cmdVary,
+	"cluster":     cmdCluster,
 	"silence":     cmdSilence,
 }
 
@@ -72,6 +74,8 @@ func dial(ts *testscript.TestScript) net.Conn {
 	addr := ts.Getenv("REDIS_ADDR")
 	if s := scriptOf(ts); addr == s.tap {
 		addr = s.server
+	} else if node, ok := s.direct[addr]; ok {
+		addr = node // a cluster node's tap (cluster.go)
 	}
 	for {
 		c, err := net.DialTimeout("tcp", addr, wait)

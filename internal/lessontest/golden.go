@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -23,16 +25,24 @@ func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		fatalf(ts, "usage: golden stdout|stderr|OUTFILE FILE")
 	}
-	got, want := ts.ReadFile(args[0]), ts.ReadFile(args[1])
+	whole, want := ts.ReadFile(args[0]), ts.ReadFile(args[1])
 	s := scriptOf(ts)
+	// The wire holds the bytes, all of them; the golden file leaves
+	// out the lines that vary, and names what changes from run to
+	// run (a cluster's ports).
+	got := skipLines(whole, s.vary[args[0]])
+	if s.placeholders != nil {
+		got = s.placeholders(got)
+	}
 	lie := func() {
 		if !checkWire {
 			return
 		}
-		if wire := s.wire.check(got); wire != "" {
-			f := compare(wire, got)
+		// Every line is checked against the wire, skipped or not.
+		if wire := s.wire.check(whole); wire != "" {
+			f := compare(wire, whole)
 			f.Header = fmt.Sprintf("%s differs from the bytes on the wire", args[0])
-			f.Wire = s.wire.record(got)
+			f.Wire = s.wire.record(whole)
 			f.Footer = "(Send: must print exactly the bytes written, Received: exactly " +
 				"bytes read, in order; make golden records nothing else)"
 			s.fail(ts, f, "golden "+strings.Join(args, " "))
@@ -53,6 +63,40 @@ func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		lie()
 	}
+}
+
+// vary FILE REGEXP: the golden files that FILE is compared with leave
+// out its lines that match REGEXP, for bytes that differ from server
+// to server or run to run (HELLO's server name and version, a stream
+// entry's ID). Each skipped line is still checked against the wire,
+// and the script checks its shape with stdout or grep.
+func cmdVary(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: vary FILE REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	s := scriptOf(ts)
+	if s.vary == nil {
+		s.vary = map[string][]*regexp.Regexp{}
+	}
+	s.vary[args[0]] = append(s.vary[args[0]], re)
+}
+
+// skipLines is out without the lines that match any of res.
+func skipLines(out string, res []*regexp.Regexp) string {
+	if len(res) == 0 {
+		return out
+	}
+	var b strings.Builder
+	for line := range strings.Lines(out) {
+		if !slices.ContainsFunc(res, func(re *regexp.Regexp) bool {
+			return re.MatchString(strings.TrimSuffix(line, "\n"))
+		}) {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }
 
 // A Failure is one failed step of a lesson's script, in parts: make

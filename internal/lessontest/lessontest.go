@@ -53,6 +53,17 @@
 //	openredis                        let REDIS_ADDR reach it again
 //	perconn FILE REGEXP              cut FILE into FILE.1, FILE.2... at
 //	                                 each matching line, one per connection
+//	vary FILE REGEXP                 the golden files of FILE leave out
+//	                                 its lines that match (a server's
+//	                                 name, a stream ID); the wire still
+//	                                 checks every line
+//	cluster                          point REDIS_ADDR at node 1 of a
+//	                                 three-node Redis Cluster, emptied,
+//	                                 and NODE1..NODE3 at its nodes, in
+//	                                 slot order; one per backend, shared
+//	                                 by the package's scripts in turn;
+//	                                 golden files name each node's port
+//	                                 <portN> and id <idN>
 //	silence DURATION                 let DURATION pass with nothing sent:
 //	                                 the condition a script tests (a wait
 //	                                 longer than REDIS_TIMEOUT), never
@@ -69,6 +80,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -166,6 +178,7 @@ func Run(t *testing.T) {
 			if b.name == realredis.Binary {
 				realredis.Require(t)
 			}
+			t.Cleanup(func() { closePool(b.name) })
 			testscript.Run(t, testscript.Params{
 				Files:               scripts,
 				RequireExplicitExec: true,
@@ -186,10 +199,16 @@ type script struct {
 	dir     string // where the .txtar files are, for golden updates
 	update  bool
 	stop    func()
-	server  string   // the backend's own address
-	tap     string   // the tap's address, REDIS_ADDR at the start
-	wire    *wire    // what crossed the tap
-	caught  *Failure // what made the script fail, when a command explained it
+	server  string                      // the backend's own address
+	tap     string                      // the tap's address, REDIS_ADDR at the start
+	wire    *wire                       // what crossed the tap
+	caught  *Failure                    // what made the script fail, when a command explained it
+	vary    map[string][]*regexp.Regexp // vary: lines golden leaves out, by file
+
+	// After cluster: the nodes' addresses behind their taps, and
+	// what names their ports and ids in golden files (cluster.go).
+	direct       map[string]string
+	placeholders func(string) string
 
 	// What a Check run records as the script goes (see mark):
 	why      string // the message of the command of its own that failed

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2/server"
+
+	"redis-by-hand/internal/resp"
 )
 
 // run runs one command. The sandbox checks it the way Redis does, in
@@ -21,6 +24,9 @@ import (
 func (c *conn) run(argv [][]byte) bool {
 	name := strings.ToUpper(string(argv[0]))
 	own, isOwn := ownCommands[name]
+	if c.clusterRun(name, argv) {
+		return true // CLUSTER, or a redirect (cluster.go)
+	}
 	if !isOwn && !c.s.known(argv[0]) {
 		c.reply(unknownCommand(argv))
 		c.dirty = c.inMulti // Redis then refuses to EXEC
@@ -49,6 +55,25 @@ func (c *conn) run(argv [][]byte) bool {
 		return true
 	}
 
+	// While another client's script runs, wait for it; once it has
+	// run for lua-time-limit, -BUSY.
+	busy, locked := c.s.scripting.enter(name, args)
+	if busy != "" {
+		c.reply(busy)
+		c.dirty = c.inMulti
+		return true
+	}
+	if locked {
+		// Commands that wait for others, and scripts (which take
+		// world alone), do not hold it.
+		if mayBlock[name] && !c.inMulti || scriptCommands[name] && !c.inMulti ||
+			name == "EXEC" && len(c.evals) > 0 {
+			c.s.scripting.world.RUnlock()
+		} else {
+			defer c.s.scripting.world.RUnlock()
+		}
+	}
+
 	goOn := true
 	switch {
 	case c.inMulti && name == "EXEC" && c.dirty:
@@ -56,34 +81,181 @@ func (c *conn) run(argv [][]byte) bool {
 		// sandbox answered: discard its queue, and answer as Redis.
 		c.quietly("DISCARD")
 		c.inMulti, c.dirty = false, false
+		c.later, c.queued = nil, 0
+		c.dropEvals()
 		c.reply("-EXECABORT Transaction discarded because of previous errors.\r\n")
-	case isOwn && c.inMulti && name == "PING":
-		goOn = c.dispatch(args) // miniredis queues it
+	case c.inMulti && name == "EXEC" && len(c.evals) > 0:
+		// Scripts run in it: alone, as a script does.
+		c.s.exclusive(c, func(*runningScript) { goOn = c.execSpliced(args) })
+		c.track(name, args)
+	case c.inMulti && name == "EXEC" && len(c.later) > 0:
+		goOn = c.execSpliced(args)
+		c.track(name, args)
+	case isOwn && c.inMulti && scriptCommands[name] && name != "SCRIPT":
+		goOn = c.queueEval(args)
 	case isOwn && c.inMulti && name != "RESET":
-		c.reply("-ERR the embedded Redis cannot queue " + strings.ToLower(name) +
-			" in a transaction\r\n")
-		c.dirty = true
-	case isOwn:
-		// Own commands may write to other clients' outputs: this
-		// client's earlier replies go first.
-		c.w.Flush()
-		if own.raw != nil {
-			goOn = own.raw(c, argv)
-		} else {
-			goOn = own.run(c, args)
+		// The sandbox keeps it, and runs it when miniredis runs its
+		// part of the transaction (EXEC).
+		kept := make([][]byte, len(argv))
+		for i, a := range argv {
+			kept[i] = bytes.Clone(a)
 		}
+		c.later = append(c.later, queuedCommand{pos: c.queued, argv: kept})
+		c.queued++
+		c.reply("+QUEUED\r\n")
+	case isOwn:
+		goOn = c.runOwn(own, argv)
 	default:
-		if !c.inMulti {
-			if r := c.s.check(c, name, args); r != "" {
+		if r := c.s.check(c, name, args); r != "" {
+			if !c.inMulti || name == "WATCH" {
 				c.reply(r)
 				return true
 			}
+			if r[0] == '-' {
+				// Redis queues it, and answers the error in
+				// EXEC's reply.
+				c.later = append(c.later, queuedCommand{pos: c.queued, reply: r})
+				c.queued++
+				c.reply("+QUEUED\r\n")
+				break
+			}
 		}
-		goOn = c.dispatch(args)
+		if name == "SET" {
+			args = lastExpire(args)
+		}
+		if c.inMulti && name == "OBJECT" && len(args) > 1 && strings.EqualFold(args[1], "ENCODING") {
+			// miniredis has no OBJECT ENCODING: the sandbox
+			// answers it at EXEC (after miniredis's part).
+			c.later = append(c.later, queuedCommand{pos: c.queued, args: args})
+			c.queued++
+			c.reply("+QUEUED\r\n")
+			break
+		}
+		switch {
+		case !c.inMulti && c.clientTracking(name, args):
+			// CLIENT TRACKING: tracking.go
+		case c.inMulti:
+			goOn = c.queue(args)
+		case containers[name] && len(args) > 1:
+			goOn = c.dispatchSub(args)
+		case c.resp3.Load() && withScores(name, args):
+			goOn = c.dispatchFixed(args, pairUp)
+		default:
+			goOn = c.dispatch(args)
+		}
 		c.track(name, args)
+		c.tracked(name, args)
 	}
 	if !adminCommands[name] {
 		c.feedMonitors(argv)
+	}
+	return goOn
+}
+
+// runOwn runs one of the sandbox's own commands.
+func (c *conn) runOwn(own ownCommand, argv [][]byte) bool {
+	// Own commands may write to other clients' outputs: this
+	// client's earlier replies go first.
+	c.w.Flush()
+	if own.raw != nil {
+		return own.raw(c, argv)
+	}
+	args := make([]string, len(argv))
+	for i, a := range argv {
+		args[i] = string(a)
+	}
+	return own.run(c, args)
+}
+
+// A queuedCommand is one of the sandbox's own commands in a
+// transaction: the pos-th command queued, counting miniredis's.
+type queuedCommand struct {
+	pos   int
+	argv  [][]byte
+	reply string   // the reply, known when queued (an argument error)
+	args  []string // OBJECT ENCODING's arguments, answered at EXEC
+}
+
+// queue hands a command to miniredis inside a transaction, and counts
+// it if miniredis queued it.
+func (c *conn) queue(args []string) bool {
+	return c.dispatchFixed(args, func(got []byte) []byte {
+		if string(got) == "+QUEUED\r\n" {
+			c.queued++
+		}
+		return got
+	})
+}
+
+// execSpliced runs EXEC in a transaction that holds commands of the
+// sandbox's own, or scripts: miniredis runs its part (and the scripts,
+// through evalCommand) and answers with an array of its replies, in
+// which the sandbox puts its own commands' replies at their places,
+// running them now, and the scripts' replies in place of their
+// markers. If miniredis does not run the transaction (a watched key
+// changed), neither does the sandbox.
+func (c *conn) execSpliced(args []string) bool {
+	markers := map[string]string{}
+	c.s.scripting.mu.Lock()
+	for _, id := range c.evals {
+		if pe := c.s.scripting.pending[id]; pe != nil {
+			markers[bulk(evalMarker(id))] = id
+		}
+	}
+	c.s.scripting.mu.Unlock()
+	script := func(reply []byte) []byte {
+		id, ok := markers[string(reply)]
+		if !ok {
+			return reply
+		}
+		c.s.scripting.mu.Lock()
+		defer c.s.scripting.mu.Unlock()
+		return []byte(c.s.scripting.pending[id].reply)
+	}
+
+	later := c.later
+	total := c.queued
+	c.later, c.queued = nil, 0
+	var goOn bool
+	got := c.captured(func() { goOn = c.dispatch(args) })
+	r := bufio.NewReader(bytes.NewReader(got))
+	line, err := r.ReadString('\n')
+	n, err2 := strconv.Atoi(strings.TrimPrefix(strings.TrimSuffix(line, "\r\n"), "*"))
+	if err != nil || err2 != nil || line[0] != '*' || n != total-len(later) {
+		c.w.Write(got)
+		return goOn
+	}
+	replies := make([][]byte, n)
+	for i := range replies {
+		if replies[i], err = resp.ReadReply3(r); err != nil {
+			c.w.Write(got)
+			return goOn
+		}
+	}
+	c.reply("*" + strconv.Itoa(total) + "\r\n")
+	for pos := 0; pos < total; pos++ {
+		if len(later) > 0 && later[0].pos == pos {
+			q := later[0]
+			later = later[1:]
+			if q.args != nil {
+				q.reply = c.objectEncoding(q.args)
+			}
+			if q.reply != "" {
+				c.reply(q.reply)
+				continue
+			}
+			argv := q.argv
+			name := strings.ToUpper(string(argv[0]))
+			if name == "MONITOR" {
+				// Redis refuses it there too, at EXEC.
+				c.reply("-ERR MONITOR isn't allowed for DENY BLOCKING client\r\n")
+			} else if !c.runOwn(ownCommands[name], argv) {
+				goOn = false
+			}
+			continue
+		}
+		c.w.Write(script(replies[0]))
+		replies = replies[1:]
 	}
 	return goOn
 }
@@ -107,9 +279,13 @@ func (c *conn) track(name string, args []string) {
 	case name == "MULTI" && len(args) == 1:
 		if !c.inMulti {
 			c.inMulti, c.dirty = true, false
+			c.later, c.queued = nil, 0
+			c.dropEvals()
 		}
 	case (name == "EXEC" || name == "DISCARD") && len(args) == 1:
 		c.inMulti, c.dirty = false, false
+		c.later, c.queued = nil, 0
+		c.dropEvals()
 	case name == "SELECT" && len(args) == 2 && !c.inMulti:
 		if n, ok := parseInt([]byte(args[1])); ok && n >= 0 && n < databases {
 			c.db = int(n)
@@ -132,8 +308,10 @@ const databases = 16
 
 // check makes the argument checks that miniredis skips or makes
 // differently, with Redis 7.0's error texts. It returns the reply, or
-// "" to run the command.
+// "" to run the command. In a transaction, it checks the arguments
+// only, not the values they apply to, which EXEC will find.
 func (s *Server) check(c *conn, name string, args []string) string {
+	tx := c.inMulti
 	const (
 		notInt  = "-ERR value is not an integer or out of range\r\n"
 		tooBig  = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
@@ -144,6 +322,9 @@ func (s *Server) check(c *conn, name string, args []string) string {
 	isInt := func(s string) bool { _, ok := parseInt([]byte(s)); return ok }
 	// A string key's current value, if it has one.
 	value := func(key string) (string, bool) {
+		if tx {
+			return "", false
+		}
 		v, err := s.mini.DB(c.db).Get(key)
 		return v, err == nil
 	}
@@ -157,6 +338,29 @@ func (s *Server) check(c *conn, name string, args []string) string {
 		if nx && xx {
 			return syntax
 		}
+		return setExpireCheck(args[3:])
+	case name == "AUTH" && len(args) == 3:
+		// Without requirepass, the default user has no password:
+		// any password is right for it, and other users do not
+		// exist.
+		if args[1] == "default" {
+			return "+OK\r\n"
+		}
+		return "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+	case name == "WATCH" && c.inMulti:
+		return "-ERR WATCH inside MULTI is not allowed\r\n"
+	case name == "INCRBYFLOAT" && len(args) == 3:
+		inc := strings.ToLower(strings.TrimLeft(args[2], "+-"))
+		if v, ok := value(args[1]); ok {
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				break // miniredis says it is not a float
+			}
+		}
+		if inc == "inf" || inc == "infinity" {
+			return "-ERR increment would produce NaN or Infinity\r\n"
+		}
+	case name == "OBJECT" && len(args) >= 2 && strings.EqualFold(args[1], "ENCODING") && !tx:
+		return c.objectEncoding(args)
 	case name == "SETRANGE" && len(args) == 4:
 		// miniredis would allocate the whole string first.
 		ofs, ok := parseInt([]byte(args[2]))
@@ -170,7 +374,7 @@ func (s *Server) check(c *conn, name string, args []string) string {
 			if v, ok := value(args[1]); ok {
 				return ":" + strconv.Itoa(len(v)) + "\r\n"
 			}
-			if !s.mini.DB(c.db).Exists(args[1]) {
+			if !tx && !s.mini.DB(c.db).Exists(args[1]) {
 				return ":0\r\n"
 			}
 		case ofs+int64(len(args[3])) > maxBulkLen:
@@ -218,6 +422,156 @@ func (s *Server) check(c *conn, name string, args []string) string {
 	return ""
 }
 
+// scriptCommands are the sandbox's scripting commands.
+var scriptCommands = map[string]bool{
+	"EVAL": true, "EVALSHA": true, "EVAL_RO": true, "EVALSHA_RO": true, "SCRIPT": true,
+}
+
+// setExpireCheck makes Redis 7.0's checks on the expire time of SET
+// (EX, PX, EXAT, PXAT), once the options are otherwise well formed
+// (else miniredis answers): an integer, above 0, and a time in
+// milliseconds that does not overflow.
+func setExpireCheck(opts []string) string {
+	const syntax = "-ERR syntax error\r\n"
+	unit, at, value, keep := "", false, "", false
+	for i := 0; i < len(opts); i++ {
+		switch o := strings.ToUpper(opts[i]); o {
+		case "NX", "XX", "GET":
+		case "KEEPTTL":
+			keep = true
+		case "EX", "PX", "EXAT", "PXAT":
+			// The same option twice is taken (the last wins),
+			// two different ones are not.
+			if unit != "" && (unit != o[:2] || at != (len(o) == 4)) || i+1 == len(opts) {
+				return syntax
+			}
+			unit, at, value = o[:2], len(o) == 4, opts[i+1]
+			i++
+		default:
+			return ""
+		}
+	}
+	switch {
+	case unit == "":
+		return ""
+	case keep:
+		return syntax
+	}
+	const invalid = "-ERR invalid expire time in 'set' command\r\n"
+	n, ok := parseInt([]byte(value))
+	switch {
+	case !ok:
+		return "-ERR value is not an integer or out of range\r\n"
+	case n <= 0 || unit == "EX" && n > math.MaxInt64/1000:
+		return invalid
+	}
+	if unit == "EX" {
+		n *= 1000
+	}
+	if !at && n > math.MaxInt64-time.Now().UnixMilli() {
+		return invalid
+	}
+	return ""
+}
+
+// lastExpire drops from a SET all but the last of its expire options:
+// Redis takes the same option twice, and the last counts; miniredis
+// takes the first. (Two different ones are a syntax error in both.)
+func lastExpire(args []string) []string {
+	last := -1
+	for i := 3; i+1 < len(args); i++ {
+		switch strings.ToUpper(args[i]) {
+		case "EX", "PX", "EXAT", "PXAT":
+			if last >= 0 && strings.EqualFold(args[last], args[i]) {
+				args = slices.Delete(slices.Clone(args), last, last+2)
+				i -= 2
+			}
+			last = i
+			i++
+		}
+	}
+	return args
+}
+
+// objectEncoding answers OBJECT ENCODING.
+func (c *conn) objectEncoding(args []string) string {
+	if len(args) != 3 {
+		return "-ERR wrong number of arguments for 'object|encoding' command\r\n"
+	}
+	if enc := c.s.encoding(c.db, args[2]); enc != "" {
+		return bulk(enc)
+	}
+	if c.resp3.Load() {
+		return "_\r\n"
+	}
+	return "$-1\r\n"
+}
+
+// encoding is what OBJECT ENCODING answers in Redis 7.0 for the key's
+// value, from its current size and contents (Redis also keeps a value
+// in its larger encoding once it has grown); "" when there is no key.
+func (s *Server) encoding(db int, key string) string {
+	d := s.mini.DB(db)
+	small := func(n int, items ...[]string) bool {
+		for _, list := range items {
+			if len(list) > n {
+				return false
+			}
+			for _, it := range list {
+				if len(it) > 64 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	switch d.Type(key) {
+	case "string":
+		v, _ := d.Get(key)
+		switch _, isInt := parseInt([]byte(v)); {
+		case isInt:
+			return "int"
+		case len(v) <= 44:
+			return "embstr"
+		}
+		return "raw"
+	case "hll":
+		return "raw"
+	case "list":
+		return "quicklist"
+	case "hash":
+		fields, _ := d.HKeys(key)
+		var values []string
+		for _, f := range fields {
+			values = append(values, d.HGet(key, f))
+		}
+		if small(128, fields, values) {
+			return "listpack"
+		}
+		return "hashtable"
+	case "set":
+		members, _ := d.Members(key)
+		if len(members) > 512 {
+			return "hashtable"
+		}
+		for _, m := range members {
+			if _, ok := parseInt([]byte(m)); !ok {
+				return "hashtable"
+			}
+		}
+		return "intset"
+	case "zset":
+		members, _ := d.ZMembers(key)
+		if small(128, members) {
+			return "listpack"
+		}
+		return "skiplist"
+	case "stream":
+		return "stream"
+	}
+	return ""
+}
+
 // blocking lists the commands whose last argument is a timeout.
 var blocking = map[string]bool{
 	"BLPOP": true, "BRPOP": true, "BRPOPLPUSH": true, "BLMOVE": true,
@@ -253,6 +607,11 @@ func init() {
 		"CONFIG":       {-2, (*conn).config, nil},
 		"COMMAND":      {-1, (*conn).command, nil},
 		"INFO":         {-1, (*conn).info, nil},
+		"EVAL":         {-3, (*conn).evalCmd, nil},
+		"EVALSHA":      {-3, (*conn).evalCmd, nil},
+		"EVAL_RO":      {-3, (*conn).evalCmd, nil},
+		"EVALSHA_RO":   {-3, (*conn).evalCmd, nil},
+		"SCRIPT":       {-2, (*conn).scriptCmd, nil},
 	}
 }
 
@@ -397,6 +756,8 @@ func (c *conn) reset([]string) bool {
 	if c.inMulti {
 		c.quietly("DISCARD")
 		c.inMulti, c.dirty = false, false
+		c.later, c.queued = nil, 0
+		c.dropEvals()
 	}
 	c.quietly("UNWATCH")
 	c.quietly("SELECT", "0")
@@ -424,7 +785,8 @@ var configParams = [][2]string{
 	{"timeout", "0"},
 }
 
-// config serves CONFIG GET; the sandbox has nothing to change.
+// config serves CONFIG GET, and CONFIG SET of lua-time-limit (the
+// only setting the sandbox can change).
 func (c *conn) config(args []string) bool {
 	sub := strings.ToUpper(args[1])
 	switch {
@@ -432,8 +794,10 @@ func (c *conn) config(args []string) bool {
 		c.reply("-ERR wrong number of arguments for 'config|get' command\r\n")
 	case sub == "GET":
 		_, port, _ := net.SplitHostPort(c.s.Addr())
+		limit := strconv.FormatInt(c.s.scripting.limit.Load()/int64(time.Millisecond), 10)
 		var found []string
-		for _, p := range append(configParams, [2]string{"port", port}) {
+		for _, p := range append(configParams, [2]string{"port", port},
+			[2]string{"lua-time-limit", limit}, [2]string{"busy-reply-threshold", limit}) {
 			for _, pat := range args[2:] {
 				if globMatch([]byte(strings.ToLower(pat)), []byte(p[0])) {
 					found = append(found, p[0], p[1])
@@ -449,10 +813,52 @@ func (c *conn) config(args []string) bool {
 		for _, f := range found {
 			c.reply(bulk(f))
 		}
+	case sub == "SET":
+		c.configSet(args)
 	default:
-		c.reply("-ERR the embedded Redis only has CONFIG GET\r\n")
+		c.reply("-ERR the embedded Redis only has CONFIG GET and CONFIG SET\r\n")
 	}
 	return true
+}
+
+// configSet serves CONFIG SET: lua-time-limit (busy-reply-threshold)
+// changes, other settings of Redis are refused, unknown ones get
+// Redis's error. Nothing changes unless all is well.
+func (c *conn) configSet(args []string) {
+	if len(args) < 4 || len(args)%2 != 0 {
+		c.reply("-ERR wrong number of arguments for 'config|set' command\r\n")
+		return
+	}
+	limit := int64(-1)
+	for i := 2; i < len(args); i += 2 {
+		name := strings.ToLower(args[i])
+		switch {
+		case name == "lua-time-limit" || name == "busy-reply-threshold":
+			n, ok := parseInt([]byte(args[i+1]))
+			switch {
+			case !ok:
+				c.reply("-ERR CONFIG SET failed (possibly related to argument '" + cSubcommand(args[i]) +
+					"') - argument couldn't be parsed into an integer\r\n")
+				return
+			case n < 0:
+				c.reply("-ERR CONFIG SET failed (possibly related to argument '" + cSubcommand(args[i]) +
+					"') - argument must be between 0 and 9223372036854775807 inclusive\r\n")
+				return
+			}
+			limit = n
+		case !slices.Contains(redisConfigNames, name):
+			c.reply("-ERR Unknown option or number of arguments for CONFIG SET - '" +
+				cSubcommand(args[i]) + "'\r\n")
+			return
+		default:
+			c.reply("-ERR the embedded Redis can only set lua-time-limit\r\n")
+			return
+		}
+	}
+	if limit >= 0 {
+		c.s.SetLuaTimeLimit(time.Duration(min(limit, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond)
+	}
+	c.reply("+OK\r\n")
 }
 
 // command serves COMMAND COUNT and COMMAND DOCS, which clients read

@@ -2,17 +2,21 @@ package sandbox
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2/server"
+
+	"redis-by-hand/internal/resp"
 )
 
 // drain bounds how long the sandbox still reads (and discards) what a
@@ -37,9 +41,14 @@ type conn struct {
 
 	// Only serve's goroutine uses these.
 	mute    bool                  // quietly: throw miniredis's replies away
+	capture *[]byte               // captured: keep the replies here, not send them
+	broke   bool                  // the client broke the protocol
 	db      int                   // the selected database, for MONITOR
 	inMulti bool                  // between MULTI and EXEC/DISCARD
 	dirty   bool                  // an unknown command came after MULTI: EXEC aborts
+	queued  int                   // commands queued since MULTI
+	later   []queuedCommand       // the sandbox's own among them, to run at EXEC
+	evals   []string              // the scripts among them (pending's keys)
 	touched []*conn               // clients this batch published to: kick them after
 	readErr atomic.Pointer[error] // set by watch: the client has gone
 
@@ -68,6 +77,10 @@ func (s sink) Write(p []byte) (int, error) {
 	if s.c.mute {
 		return len(p), nil
 	}
+	if s.c.capture != nil {
+		*s.c.capture = append(*s.c.capture, p...)
+		return len(p), nil
+	}
 	return s.c.out.Write(p)
 }
 
@@ -87,10 +100,13 @@ func (c *conn) serve() {
 	}
 	c.leave()
 	c.out.close()
-	if end == nil {
+	if end == nil && !c.broke {
 		// The sandbox closes: say so (FIN), then read what the
 		// client still sends for a moment, so that closing does not
-		// reset the connection under the client's last read.
+		// reset the connection under the client's last read. After
+		// a protocol error, Redis closes at once: what the client
+		// sent that it has not read resets the connection, and the
+		// sandbox does the same.
 		if tcp, ok := c.sock.(*net.TCPConn); ok {
 			tcp.CloseWrite()
 		}
@@ -109,7 +125,7 @@ func (c *conn) serve() {
 // when the sandbox ends the connection.
 func (c *conn) readAndRun() error {
 	for {
-		err := c.req.readFrom(c.sock)
+		err := c.read()
 		// Redis runs what came before the end of the stream, and
 		// answers it: a client may send its last commands and
 		// half-close at once.
@@ -127,6 +143,14 @@ func (c *conn) readAndRun() error {
 	}
 }
 
+// read reads once from the client into its request buffer.
+func (c *conn) read() error {
+	before := len(c.req.buf)
+	err := c.req.readFrom(c.sock)
+	c.s.netInput.Add(int64(len(c.req.buf) - before))
+	return err
+}
+
 // runAll runs the complete commands that have been read. It reports
 // false when the connection is to be closed.
 func (c *conn) runAll() bool {
@@ -135,6 +159,7 @@ func (c *conn) runAll() bool {
 		var perr *protocolError
 		if errors.As(err, &perr) {
 			c.reply("-ERR " + perr.msg + "\r\n")
+			c.broke = true
 			return false
 		}
 		if argv == nil {
@@ -189,6 +214,86 @@ func (c *conn) dispatch(args []string) (ok bool) {
 	return !c.peer.Closed()
 }
 
+// dispatchSub runs a command that has subcommands (CLIENT, OBJECT)
+// in miniredis, and answers an unknown subcommand as Redis does: with
+// the subcommand as sent, byte for byte, cut at 128 bytes (miniredis
+// gives it whole, upper-cased, its bytes read as UTF-8).
+func (c *conn) dispatchSub(args []string) bool {
+	return c.dispatchFixed(args, func(got []byte) []byte {
+		if bytes.HasPrefix(got, []byte("-ERR unknown subcommand '")) && bytes.HasSuffix(got, []byte(" HELP.\r\n")) {
+			got = []byte("-ERR unknown subcommand '" + cSubcommand(args[1]) + "'. Try " +
+				strings.ToUpper(args[0]) + " HELP.\r\n")
+		}
+		return got
+	})
+}
+
+// dispatchFixed runs a command in miniredis, and fix mends its reply.
+func (c *conn) dispatchFixed(args []string, fix func([]byte) []byte) bool {
+	var ok bool
+	got := c.captured(func() { ok = c.dispatch(args) })
+	c.w.Write(fix(got))
+	return ok
+}
+
+// captured runs f and returns the replies it wrote, instead of sending
+// them.
+func (c *conn) captured(f func()) []byte {
+	c.w.Flush()
+	outer := c.capture
+	var got []byte
+	c.capture = &got
+	defer func() { c.capture = outer }()
+	f()
+	c.w.Flush()
+	return got
+}
+
+// withScores reports whether a sorted-set command's RESP3 reply is a
+// list of [member, score] pairs in Redis 7.0 (miniredis gives one flat
+// list): the ranges and set operations WITHSCORES, and ZPOPMIN and
+// ZPOPMAX given a count.
+func withScores(name string, args []string) bool {
+	switch name {
+	case "ZRANGE", "ZREVRANGE", "ZRANGEBYSCORE", "ZREVRANGEBYSCORE",
+		"ZUNION", "ZINTER", "ZDIFF", "ZRANDMEMBER":
+		for _, a := range args[2:] {
+			if strings.EqualFold(a, "WITHSCORES") {
+				return true
+			}
+		}
+	case "ZPOPMIN", "ZPOPMAX":
+		return len(args) == 3
+	}
+	return false
+}
+
+// pairUp turns a flat RESP3 array of members and scores into an
+// array of [member, score] pairs; any other reply stays as it is.
+func pairUp(flat []byte) []byte {
+	r := bufio.NewReader(bytes.NewReader(flat))
+	line, err := r.ReadString('\n')
+	if err != nil || line[0] != '*' {
+		return flat
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(line[1:], "\r\n"))
+	if err != nil || n < 0 || n%2 != 0 {
+		return flat
+	}
+	out := fmt.Appendf(nil, "*%d\r\n", n/2)
+	for i := 0; i < n; i++ {
+		item, err := resp.ReadReply3(r)
+		if err != nil {
+			return flat
+		}
+		if i%2 == 0 {
+			out = append(out, "*2\r\n"...)
+		}
+		out = append(out, item...)
+	}
+	return out
+}
+
 // mayBlock are the commands that can wait for another client.
 var mayBlock = map[string]bool{
 	"BLPOP": true, "BRPOP": true, "BRPOPLPUSH": true, "BLMOVE": true,
@@ -205,7 +310,7 @@ func (c *conn) watch(command func()) {
 	go func() {
 		defer close(done)
 		for len(c.req.buf) < pauseAt {
-			if err := c.req.readFrom(c.sock); err != nil {
+			if err := c.read(); err != nil {
 				if !errors.Is(err, os.ErrDeadlineExceeded) {
 					c.readErr.Store(&err)
 					c.peer.Close()
@@ -225,7 +330,9 @@ func (c *conn) watch(command func()) {
 // leave undoes what the client was to others: its subscriptions, its
 // MONITOR.
 func (c *conn) leave() {
+	c.dropEvals()
 	c.s.pubsub.unsubscribeAll(c)
+	c.s.tracker.forget(c)
 	c.s.mu.Lock()
 	if _, ok := c.s.monitors[c]; ok {
 		delete(c.s.monitors, c)

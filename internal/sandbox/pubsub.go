@@ -211,9 +211,17 @@ func (p *pubsub) unsubscribeAll(c *conn) {
 // channel's subscribers, in the order they subscribed, then to each
 // matching pattern's; the reply counts the deliveries.
 func (c *conn) publishCmd(argv [][]byte) bool {
+	n := c.publish(argv[0], argv[1], argv[2])
+	c.reply(":" + strconv.Itoa(n) + "\r\n")
+	return true
+}
+
+// publish sends msg to the subscribers of channel (PUBLISH), or of the
+// shard channel (SPUBLISH), and returns how many got it.
+func (c *conn) publish(cmd, channel, msg []byte) int {
 	p := &c.s.pubsub
-	msg := argv[2]
-	shard := strings.EqualFold(string(argv[0]), "SPUBLISH")
+	argv := [][]byte{cmd, channel, msg}
+	shard := strings.EqualFold(string(cmd), "SPUBLISH")
 	n := 0
 	// A message is encoded once for each protocol, and shared by the
 	// subscribers' outputs.
@@ -252,8 +260,7 @@ func (c *conn) publishCmd(argv [][]byte) bool {
 		}
 	}
 	p.mu.Unlock()
-	c.reply(":" + strconv.Itoa(n) + "\r\n")
-	return true
+	return n
 }
 
 // pubsubCmd serves PUBSUB CHANNELS, NUMSUB, NUMPAT, SHARDCHANNELS and
@@ -306,7 +313,7 @@ func (c *conn) pubsubCmd(args []string) bool {
 	case "NUMPAT":
 		c.reply(":" + strconv.Itoa(len(p.patterns)) + "\r\n")
 	default:
-		c.reply("-ERR unknown subcommand '" + args[1] + "'. Try PUBSUB HELP.\r\n")
+		c.reply("-ERR unknown subcommand '" + cSubcommand(args[1]) + "'. Try PUBSUB HELP.\r\n")
 	}
 	return true
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 )
 
 // Limits and sizes from Redis 7.0 (server.h, config.c).
@@ -50,11 +49,20 @@ type requestReader struct {
 
 func (r *requestReader) feed(p []byte) { r.buf = append(r.buf, p...) }
 
-// readFrom reads once from rd straight into the buffer.
+// readFrom reads once from rd straight into the buffer. The buffer
+// grows with the bytes that arrive, doubling, never by what a header
+// claims: a client that sends "$536870912\r\n" and stalls costs one
+// chunk, not half a gigabyte.
 func (r *requestReader) readFrom(rd io.Reader) error {
 	if cap(r.buf)-len(r.buf) < readChunk {
-		r.buf = slices.Grow(r.buf, readChunk)
-		r.base = r.buf
+		grow := len(r.buf)
+		if r.remaining > 0 && r.bulkLen >= 0 {
+			// No more than the argument being read still needs.
+			grow = min(grow, r.bulkLen+2-len(r.buf))
+		}
+		grown := make([]byte, len(r.buf), len(r.buf)+max(readChunk, grow))
+		copy(grown, r.buf)
+		r.buf, r.base = grown, grown
 	}
 	n, err := rd.Read(r.buf[len(r.buf):cap(r.buf)])
 	r.buf = r.buf[:len(r.buf)+n]
@@ -169,12 +177,6 @@ func (r *requestReader) readArray() ([][]byte, bool, error) {
 			}
 			r.buf = r.buf[cr+2:]
 			r.bulkLen = int(n)
-			// A big argument: make room for all of it at once,
-			// rather than growing the buffer read after read.
-			if need := r.bulkLen + 2 - len(r.buf); need > readChunk {
-				r.buf = slices.Grow(r.buf, need)
-				r.base = r.buf
-			}
 		}
 		if len(r.buf) < r.bulkLen+2 {
 			return nil, false, nil

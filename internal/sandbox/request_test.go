@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -48,5 +49,35 @@ func TestRequestReader(t *testing.T) {
 				t.Errorf("got  %.200s\nwant %.200s", g, tt.want)
 			}
 		})
+	}
+}
+
+// TestBigArgumentBuffer: a big argument grows the buffer as it arrives,
+// doubling, and to no more than it needs at the end.
+func TestBigArgumentBuffer(t *testing.T) {
+	const size = 3<<20 + 5
+	req := "*1\r\n$" + strconv.Itoa(size) + "\r\n" + strings.Repeat("x", size) + "\r\n"
+	var r requestReader
+	src := strings.NewReader(req)
+	for {
+		if err := r.readFrom(src); err != nil {
+			t.Fatalf("read all %d bytes, and no command: %v", len(req), err)
+		}
+		if c := cap(r.buf); c > 2*len(r.buf)+2*readChunk {
+			t.Fatalf("%d bytes read, the buffer holds %d", len(r.buf), c)
+		}
+		argv, err := r.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if argv != nil {
+			if len(argv) != 1 || len(argv[0]) != size {
+				t.Fatalf("got %d arguments", len(argv))
+			}
+			break
+		}
+	}
+	if c := cap(r.base); c > size+2*readChunk {
+		t.Errorf("a %d-byte argument took a %d-byte buffer", size, c)
 	}
 }

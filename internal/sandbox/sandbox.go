@@ -12,9 +12,10 @@
 // batch of requests (conn.go), as Redis writes them.
 //
 // A few things miniredis lacks or gets wrong in ways a reader would
-// notice, the sandbox does itself (commands.go, pubsub.go): pub/sub,
-// MONITOR, RESET, CONFIG GET, transactions with unknown commands, and
-// some argument checks. docs/differences.md lists what still differs.
+// notice, the sandbox does itself (commands.go, pubsub.go,
+// scripting.go): pub/sub, MONITOR, RESET, CONFIG GET, transactions with
+// unknown commands or with its own commands, Lua scripts, and some
+// argument checks. docs/differences.md lists what still differs.
 package sandbox
 
 import (
@@ -37,7 +38,10 @@ type Server struct {
 	srv  *server.Server // miniredis's command table and dispatcher
 	ln   net.Listener
 
-	pubsub pubsub // channels, patterns and their subscribers
+	pubsub    pubsub       // channels, patterns and their subscribers
+	tracker   tracker      // CLIENT TRACKING: who read which keys
+	scripting scripting    // Lua scripts (scripting.go)
+	cluster   *clusterNode // a node of a Cluster (cluster.go), or nil
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
@@ -48,6 +52,10 @@ type Server struct {
 	accepted  atomic.Int64              // connections accepted since the start
 	closed    bool
 	wg        sync.WaitGroup
+
+	// netInput counts the bytes read from clients, as Redis's
+	// total_net_input_bytes does; tests wait on it.
+	netInput atomic.Int64
 }
 
 // Start serves a fresh, empty sandbox on addr ("127.0.0.1:0" picks a
@@ -75,6 +83,11 @@ func Start(addr string) (*Server, error) {
 		monitors: map[*conn]struct{}{},
 	}
 	s.pubsub.init()
+	if err := s.initScripting(); err != nil {
+		ln.Close()
+		mini.Close()
+		return nil, err
+	}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -105,6 +118,7 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.ln.Close()
+	s.scripting.close() // a script that loops must not hold the rest
 	for c := range s.conns {
 		c.sock.Close()
 		c.out.drop()

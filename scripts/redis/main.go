@@ -43,6 +43,8 @@ func main() {
 	}
 
 	<-stop
+	// A second Ctrl-C ends the process at once, should stopping hang.
+	signal.Stop(stop)
 	srv.Close()
 	fmt.Println("Stopped.")
 }

@@ -580,8 +580,9 @@ func firstValueUse(f *ast.File, pkg string) string {
 					if p.Type == sel {
 						use = text + "{}"
 					}
-				case *ast.CallExpr, *ast.AssignStmt, *ast.IndexExpr, *ast.SliceExpr,
-					*ast.BinaryExpr, *ast.ReturnStmt, *ast.ValueSpec:
+				case *ast.CallExpr, *ast.AssignStmt, *ast.IndexExpr,
+					*ast.BinaryExpr, *ast.ReturnStmt, *ast.ValueSpec,
+					*ast.SliceExpr, *ast.UnaryExpr, *ast.KeyValueExpr:
 					if vs, ok := p.(*ast.ValueSpec); !ok || vs.Type != sel {
 						use = text
 					}
