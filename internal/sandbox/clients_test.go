@@ -101,8 +101,11 @@ func TestRedisCLIInteractive(t *testing.T) {
 		if !out.waitFor(prompt, 1, 10*time.Second) {
 			t.Fatalf("redis-cli did not show its prompt %q; it printed:\n%s", prompt, out)
 		}
-		typeLine("ping\r", "PONG")
-		typeLine("incr cli:tty\r", "(integer) 1")
+		// redis-cli reads a line in raw mode once it shows its
+		// prompt again: a line typed before that is echoed and
+		// read by the terminal instead (it happened under load).
+		typeLine("ping\r", "PONG\r\n"+prompt)
+		typeLine("incr cli:tty\r", "(integer) 1\r\n"+prompt)
 		typeLine("subscribe cli:tty-ch\r", "Reading messages...")
 		waitSubscribers(t, addr, "cli:tty-ch", 1)
 		pub := dial(t, addr)
