@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -11,11 +13,13 @@ import (
 // The usual mistakes of a workshop, each made on purpose in an
 // exercise that is otherwise written as the reference: make check NN
 // must fail on it and name it in its hint.
-var mistakes = []struct {
+type mistake struct {
 	name, lesson string
 	edits        [][2]string // old, new: each must apply
 	hint         string      // what the hint must say, or (with a \n) lines make check must show
-}{
+}
+
+var mistakes = []mistake{
 	{"PING\\r\\n instead of ping\\n", "01-ping",
 		[][2]string{{`msg := "ping\n"`, `msg := "PING\r\n"`}},
 		`the blog's first message is exactly "ping\n"`},
@@ -65,55 +69,77 @@ var mistakes = []struct {
 }
 
 // TestMistakesNamed runs make workshop in a copy of the repository,
-// writes each exercise with one mistake, and runs make check on its
-// lesson, with every script and Go test.
+// writes an exercise with one mistake, and runs make check on its
+// lesson, with every script and Go test: once for each mistake, each
+// in a process and a copy of its own, side by side (make check keeps
+// its state in the process, and a failing check mostly waits).
 func TestMistakesNamed(t *testing.T) {
-	root := copyRepo(t)
+	if name := os.Getenv(mistakeEnv); name != "" {
+		makeMistake(t, name)
+		return
+	}
+	for _, m := range mistakes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestMistakesNamed$", "-test.v")
+			cmd.Env = append(os.Environ(), mistakeEnv+"="+m.name)
+			out, err := cmd.CombinedOutput()
+			if err != nil || !bytes.Contains(out, []byte("\n--- PASS: TestMistakesNamed")) {
+				t.Errorf("%v:\n%s", err, out)
+			}
+		})
+	}
+}
+
+// mistakeEnv names the one mistake a TestMistakesNamed process makes.
+const mistakeEnv = "WORKSHOP_MISTAKE"
+
+// makeMistake makes the mistake of that name in a fresh exercise, and
+// requires make check to fail on it with its hint.
+func makeMistake(t *testing.T, name string) {
+	i := slices.IndexFunc(mistakes, func(m mistake) bool { return m.name == name })
+	if i < 0 {
+		t.Fatalf("no mistake %q", name)
+	}
+	m := mistakes[i]
+	root := copyTree(t, false) // no git: nothing here reads its status
 	var made bytes.Buffer
 	if err := makeExercises(&made, root, false); err != nil {
 		t.Fatal(err)
 	}
 	storyOnly = false
-	defer func() { storyOnly = true }()
-	for _, m := range mistakes {
-		t.Run(m.name, func(t *testing.T) {
-			// The exercise, written as the reference, with the
-			// mistake in it.
-			path := filepath.Join(root, m.lesson, "main.go")
-			exercise := read(t, path)
-			src := string(read(t, solutionPath(root, m.lesson)))
-			for _, e := range m.edits {
-				if !strings.Contains(src, e[0]) {
-					t.Fatalf("%s/main.go has no %q: update the mistake", m.lesson, e[0])
-				}
-				src = strings.Replace(src, e[0], e[1], 1)
-			}
-			if err := os.WriteFile(path, []byte(src), 0o666); err != nil {
-				t.Fatal(err)
-			}
-			defer os.WriteFile(path, exercise, 0o666)
-			var out bytes.Buffer
-			ok, err := check(&out, root, []string{m.lesson[:2]})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := out.String()
-			t.Logf("make check %s:\n%s", m.lesson[:2], got)
-			hint := m.hint
-			if !strings.Contains(hint, "\n") {
-				hint = strings.Join(strings.Fields(m.hint), " ")
-				if !strings.Contains(got, "\nhint: ") {
-					t.Errorf("make check %s gives no hint", m.lesson[:2])
-				}
-			}
-			switch {
-			case ok:
-				t.Errorf("make check %s passes with this mistake", m.lesson[:2])
-			case !strings.Contains(got, "✗ "+m.lesson):
-				t.Errorf("make check %s does not fail %s", m.lesson[:2], m.lesson)
-			case !strings.Contains(got, hint):
-				t.Errorf("make check %s does not say %q", m.lesson[:2], hint)
-			}
-		})
+	// The exercise, written as the reference, with the mistake in it.
+	path := filepath.Join(root, m.lesson, "main.go")
+	src := string(read(t, solutionPath(root, m.lesson)))
+	for _, e := range m.edits {
+		if !strings.Contains(src, e[0]) {
+			t.Fatalf("%s/main.go has no %q: update the mistake", m.lesson, e[0])
+		}
+		src = strings.Replace(src, e[0], e[1], 1)
+	}
+	if err := os.WriteFile(path, []byte(src), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	ok, err := check(&out, root, []string{m.lesson[:2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	t.Logf("make check %s:\n%s", m.lesson[:2], got)
+	hint := m.hint
+	if !strings.Contains(hint, "\n") {
+		hint = strings.Join(strings.Fields(m.hint), " ")
+		if !strings.Contains(got, "\nhint: ") {
+			t.Errorf("make check %s gives no hint", m.lesson[:2])
+		}
+	}
+	switch {
+	case ok:
+		t.Errorf("make check %s passes with this mistake", m.lesson[:2])
+	case !strings.Contains(got, "✗ "+m.lesson):
+		t.Errorf("make check %s does not fail %s", m.lesson[:2], m.lesson)
+	case !strings.Contains(got, hint):
+		t.Errorf("make check %s does not say %q", m.lesson[:2], hint)
 	}
 }

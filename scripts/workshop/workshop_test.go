@@ -159,6 +159,13 @@ func checkSample(t *testing.T, root string) {
 // temporary folder, and commits them there.
 func copyRepo(t *testing.T) string {
 	t.Helper()
+	return copyTree(t, true)
+}
+
+// copyTree copies the repository's files, as copyRepo does, and makes
+// the copy a git repository of one commit only withGit.
+func copyTree(t *testing.T, withGit bool) string {
+	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not on PATH: the copy's git status is the test")
 	}
@@ -186,6 +193,9 @@ func copyRepo(t *testing.T) string {
 		if err := os.WriteFile(path, data, 0o666); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if !withGit {
+		return dst
 	}
 	git(t, dst, "init", "-q")
 	git(t, dst, "add", "-A")
