@@ -94,15 +94,24 @@ func record(name, skip, runs string) int {
 		fmt.Fprintf(os.Stderr, "lessontest: %v\n", err)
 		return 1
 	}
+	waited := false
 	go func() {
 		for s := range sigs {
+			// A signal that comes once the lesson has ended (a
+			// script that failed stops what it started) did not
+			// end it: it ended on its own.
 			mu.Lock()
-			signalled = s.String()
+			if !waited {
+				signalled = s.String()
+			}
 			mu.Unlock()
 			cmd.Process.Signal(s)
 		}
 	}()
 	err = cmd.Wait()
+	mu.Lock()
+	waited = true
+	mu.Unlock()
 	signal.Stop(sigs)
 	run.Stdout, run.Stderr = stdout.String(), stderr.String()
 	mu.Lock()
