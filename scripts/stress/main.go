@@ -2,7 +2,7 @@
 // loops hold the cores, and names every test that failed even once: a
 // flaky test is a bug, and one run rarely shows it.
 //
-//	go run ./scripts/stress [-runs 5] [-load 2] [-- go test flags...]
+//	go run ./scripts/stress [-runs 5] [-load 2] [-- go test flags and packages]
 //
 // make stress runs it with make test's flags.
 package main
@@ -69,11 +69,14 @@ func main() {
 	os.Exit(1)
 }
 
-// suite runs go test -json once and returns the tests that failed, as
-// "package Test/subtest" (a package that failed outside any test, say
-// to build, as "package").
+// suite runs go test -json once, on args (./... without them), and
+// returns the tests that failed, as "package Test/subtest" (a package
+// that failed outside any test, say to build, as "package").
 func suite(args []string) ([]string, error) {
-	cmd := exec.Command("go", append([]string{"test", "-count=1", "-json"}, append(args, "./...")...)...)
+	if len(args) == 0 {
+		args = []string{"./..."}
+	}
+	cmd := exec.Command("go", append([]string{"test", "-count=1", "-json"}, args...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
