@@ -165,7 +165,10 @@ func goTests(root, name string) (*lessontest.Failure, error) {
 	if len(tests) <= 1 {
 		return nil, nil
 	}
-	cmd := exec.Command("go", "test", "-json", "-skip", "^TestScripts$", "./"+name)
+	// -trimpath: the packages a lesson's tests use are compiled
+	// once for every copy of the repository, wherever it is (the
+	// workshop's own tests check copies in temporary folders).
+	cmd := exec.Command("go", "test", "-trimpath", "-json", "-skip", "^TestScripts$", "./"+name)
 	cmd.Dir = root
 	out, err := cmd.Output()
 	var exit *exec.ExitError
