@@ -1,6 +1,7 @@
 package lessontest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,7 +102,7 @@ func record(name, skip, runs string) int {
 			// script that failed stops what it started) did not
 			// end it: it ended on its own.
 			mu.Lock()
-			if !waited {
+			if !waited && !ended(cmd.Process.Pid) {
 				signalled = s.String()
 			}
 			mu.Unlock()
@@ -147,6 +148,20 @@ func record(name, skip, runs string) int {
 		code = 1
 	}
 	return code
+}
+
+// ended says whether the process pid has ended and waits to be
+// waited for (a zombie), where the system shows it (Linux's /proc):
+// on a busy machine, a signal can come after the lesson ended and
+// before this program has seen it.
+func ended(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: comm may hold blanks and parentheses.
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 // capped keeps the first maxRecorded bytes written to it.
