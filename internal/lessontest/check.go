@@ -173,6 +173,12 @@ func checkScript(b backend, path, tdir, bin string) (*Failure, error) {
 	cmds["mark"] = cmdMark
 	var s *script
 	testscript.RunT(rec, testscript.Params{
+		// A script that fails stops what it started in the
+		// background: Ctrl-C, then, after a grace period, a kill.
+		// The deadline makes that period 3 s instead of 100 ms,
+		// time enough, on a busy machine, for the recorder to write
+		// down the lesson's run, which the hints are made from.
+		Deadline:            time.Now().Add(time.Minute),
 		WorkdirRoot:         work,
 		Files:               []string{marked},
 		RequireExplicitExec: true,
