@@ -42,6 +42,7 @@ type output struct {
 	spare     []byte    // a written chunk of the output's, to reuse
 	kicked    bool      // the chunks are ready to be written
 	writing   bool      // a write is under way (one at a time)
+	inflight  int       // bytes of that write, which may wait on a client that does not read
 	closing   bool      // nothing more will be appended: write and end
 	dead      bool      // the client is gone or was dropped
 	limited   bool      // subscribed or MONITOR: the pub/sub limits apply
@@ -143,6 +144,7 @@ func (o *output) flush() {
 // take hands the waiting chunks to a writer; the caller holds the lock.
 func (o *output) take() ([][]byte, []bool) {
 	chunks, own := o.chunks, o.own
+	o.inflight = o.size
 	o.chunks, o.own, o.size, o.kicked = nil, nil, 0, false
 	o.writing = true
 	return chunks, own
@@ -154,7 +156,7 @@ func (o *output) write(chunks [][]byte, own []bool) bool {
 	bufs := net.Buffers(chunks)
 	_, err := bufs.WriteTo(o.sock)
 	o.mu.Lock()
-	o.writing = false
+	o.writing, o.inflight = false, 0
 	if err != nil {
 		o.dropLocked()
 	} else if own[0] && cap(first) == chunkSize {

@@ -309,8 +309,10 @@ func backlog(t *testing.T, addr string) int {
 		defer s.mu.Unlock()
 		most := 0
 		for c := range s.conns {
+			// What waits in the output, and what a write that
+			// the client does not read holds.
 			c.out.mu.Lock()
-			most = max(most, c.out.size)
+			most = max(most, c.out.size+c.out.inflight)
 			c.out.mu.Unlock()
 		}
 		return most
