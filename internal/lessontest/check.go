@@ -237,7 +237,17 @@ func cmdMark(ts *testscript.TestScript, neg bool, args []string) {
 	s := scriptOf(ts)
 	s.done, _ = strconv.Atoi(args[0])
 	s.out, s.err = ts.ReadFile("stdout"), ts.ReadFile("stderr")
-	s.gone = exited(ts)
+	s.gone = ended(ts, s)
+}
+
+// ended says whether the programs in the background had ended by
+// now: exited, or, since an exit can take a moment more to be seen on
+// a busy machine, closed every connection they opened while the
+// server still ran (a script that stops the server closes them
+// itself).
+func ended(ts *testscript.TestScript, s *script) bool {
+	n, open := s.wire.count()
+	return exited(ts) || n > 0 && open == 0 && !s.serverStopped && len(ts.BackgroundCmds()) > 0
 }
 
 // fatalf fails a script from one of the harness's commands, and keeps
@@ -245,7 +255,7 @@ func cmdMark(ts *testscript.TestScript, neg bool, args []string) {
 func fatalf(ts *testscript.TestScript, format string, args ...any) {
 	if s, ok := ts.Value(scriptKey{}).(*script); ok {
 		s.why = fmt.Sprintf(format, args...)
-		s.gone = s.gone || exited(ts)
+		s.gone = s.gone || ended(ts, s)
 	}
 	ts.Fatalf(format, args...)
 }

@@ -214,6 +214,7 @@ func cmdStopredis(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
 		fatalf(ts, "usage: stopredis")
 	}
+	scriptOf(ts).serverStopped = true
 	scriptOf(ts).stop()
 }
 

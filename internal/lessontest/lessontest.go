@@ -216,6 +216,8 @@ type script struct {
 	out, err string // stdout and stderr, as that line left them
 	gone     bool   // whether the programs in the background had exited then
 
+	serverStopped bool // stopredis ran: connections closed, not by the lesson
+
 	neverConnected bool   // a wait failed, and the lesson never connected
 	runs           string // the folder where the lesson's runs are recorded
 }

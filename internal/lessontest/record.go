@@ -102,7 +102,7 @@ func record(name, skip, runs string) int {
 			// script that failed stops what it started) did not
 			// end it: it ended on its own.
 			mu.Lock()
-			if !waited && !ended(cmd.Process.Pid) {
+			if !waited && !zombie(cmd.Process.Pid) {
 				signalled = s.String()
 			}
 			mu.Unlock()
@@ -150,11 +150,11 @@ func record(name, skip, runs string) int {
 	return code
 }
 
-// ended says whether the process pid has ended and waits to be
+// zombie says whether the process pid has ended and waits to be
 // waited for (a zombie), where the system shows it (Linux's /proc):
 // on a busy machine, a signal can come after the lesson ended and
 // before this program has seen it.
-func ended(pid int) bool {
+func zombie(pid int) bool {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
