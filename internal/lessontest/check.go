@@ -610,8 +610,8 @@ func parseStep(line string) step {
 	return st
 }
 
-// unquoteArg is a script argument as testscript reads it: '...' with
-// ” for a quote.
+// unquoteArg is a script argument as testscript reads it: '...',
+// inside which a doubled quote is one.
 func unquoteArg(a string) string {
 	if len(a) >= 2 && a[0] == '\'' && a[len(a)-1] == '\'' {
 		return strings.ReplaceAll(a[1:len(a)-1], "''", "'")

@@ -35,3 +35,14 @@ func StoryScripts(dir string) ([]string, error) {
 	}
 	return all[:max(1, len(hints.First))], nil
 }
+
+// ScriptWords splits a line of a script into its words as testscript
+// reads them: on blanks, except inside '...', where a doubled quote is
+// one. make demo shows the scripts' commands with it.
+func ScriptWords(line string) []string {
+	words := quotedFields(line)
+	for i, w := range words {
+		words[i] = unquoteArg(w)
+	}
+	return words
+}

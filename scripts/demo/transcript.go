@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/rogpeppe/go-internal/txtar"
+
+	"redis-by-hand/internal/lessontest"
 )
 
 // transcript shows a story script as a reader would live it: its
@@ -39,14 +41,14 @@ func transcript(a *txtar.Archive) string {
 			line(l)
 			continue
 		}
-		w := words(strings.TrimPrefix(l, "! "))
+		w := lessontest.ScriptWords(strings.TrimPrefix(l, "! "))
 		switch {
 		case w[0] == "exec" && isLesson(w[1]):
 			line("$ " + typed(w[1:]))
 			stdout = ""
 		case w[0] == "exec" && len(w) > 3 && w[1] == "sh" && w[2] == "-c":
 			// exec sh -c 'exec LESSON ARGS >out 2>err' &name&
-			inner := words(w[3])
+			inner := lessontest.ScriptWords(w[3])
 			var args []string
 			for _, a := range inner[1:] {
 				if !strings.ContainsAny(a[:1], "<>") && !strings.HasPrefix(a, "2>") {
@@ -165,35 +167,4 @@ func shell(w []string) string {
 		out = append(out, a)
 	}
 	return strings.Join(out, " ")
-}
-
-// words splits a script line as testscript does: on blanks, with
-// '...' quoting (” inside is one quote).
-func words(line string) []string {
-	var w []string
-	var cur strings.Builder
-	quoted, in := false, false
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case c == '\'' && quoted && i+1 < len(line) && line[i+1] == '\'':
-			cur.WriteByte('\'')
-			i++
-		case c == '\'':
-			quoted, in = !quoted, true
-		case (c == ' ' || c == '\t') && !quoted:
-			if in {
-				w = append(w, cur.String())
-				cur.Reset()
-				in = false
-			}
-		default:
-			cur.WriteByte(c)
-			in = true
-		}
-	}
-	if in {
-		w = append(w, cur.String())
-	}
-	return w
 }
