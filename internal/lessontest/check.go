@@ -2,6 +2,7 @@ package lessontest
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -152,6 +153,10 @@ func Check(dir, bin string, withServer, storyOnly bool) (*Failure, error) {
 // lesson is recorded (record.go): a failure is explained from that
 // data, never from testscript's log.
 func checkScript(b backend, path, tdir, bin string) (*Failure, error) {
+	if !recorderCalled {
+		return nil, errors.New("the program that checks lessons must call " +
+			"lessontest.Recorder first in its main: the lessons run through it")
+	}
 	rec := &recorder{}
 	work, err := os.MkdirTemp("", "lessontest-")
 	if err != nil {

@@ -53,6 +53,7 @@ const (
 // it was started as one, and never returns then. A program that calls
 // Check calls Recorder first thing in main (or in TestMain).
 func Recorder() {
+	recorderCalled = true
 	dir := os.Getenv(recorderDir)
 	if dir == "" {
 		return
@@ -64,6 +65,10 @@ func Recorder() {
 	name := strings.TrimSuffix(filepath.Base(exe), ".exe")
 	os.Exit(record(name, dir, os.Getenv(runsDir)))
 }
+
+// recorderCalled is set by Recorder: Check and RunStory run the lesson
+// through the program that calls them, which must have called it.
+var recorderCalled bool
 
 // record runs the lesson called name, found on PATH after skip, and
 // writes its LessonRun to a new file of runs. It returns the exit code.

@@ -34,6 +34,9 @@ import (
 )
 
 func main() {
+	// The lessons run through this program, which records each run
+	// (as make check's does): that comes first.
+	lessontest.Recorder()
 	if err := run(); err != nil {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
 		os.Exit(1)
