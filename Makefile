@@ -9,10 +9,11 @@ BIN         := .bin
 EXE         := $(if $(filter Windows_NT,$(OS)),.exe,)
 # The tests mostly wait (on servers, lessons, timeouts): eight
 # packages, and eight tests in each, at a time, whatever the number
-# of cores. The packages whose tests take longest start first (go test
-# starts them in the order named; ./... names the rest once more, and
-# go test runs each once): make test takes 14-15 s on 2 cores instead
-# of 15-20. make test and make stress run them alike.
+# of cores. The packages whose tests take longest start first (in the
+# order named; ./... names the rest once more, and each runs once).
+# make test runs them with scripts/test, which is go test -count=1
+# except that it keeps the test programs in .bin/tests and relinks only
+# those whose code changed; make stress runs go test itself.
 TESTFLAGS   := -p 8 -parallel 8
 TESTPKGS    := ./scripts/workshop ./03-subscribe ./internal/sandbox ./...
 
@@ -56,7 +57,8 @@ telnet: ## type commands to REDIS_ADDR by hand, as the blog does with telnet
 test: ## run every test; real-redis-server runs are skipped if it is absent
 	@if [ -d .workshop/solutions ]; then echo "note: the lessons are workshop exercises (make workshop), so their tests fail until you write them: make check checks them one by one, make solutions brings back the reference"; fi
 	@command -v redis-server >/dev/null || echo "note: redis-server is not on PATH, so the tests against a real Redis are skipped (go test -v shows each skip); install it to run them: apt-get install redis-server, or brew install redis"
-	go test -count=1 $(TESTFLAGS) $(TESTPKGS)
+	@go build -o $(BIN)/test$(EXE) ./scripts/test
+	$(BIN)/test$(EXE) $(TESTFLAGS) $(TESTPKGS)
 
 stress: ## run every test RUNS times (default 5) while two busy loops hold the cores; name each test that failed even once
 	@go run ./scripts/stress -runs $(or $(RUNS),5) -load 2 -- $(TESTFLAGS) $(TESTPKGS)
