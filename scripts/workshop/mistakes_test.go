@@ -102,7 +102,9 @@ func makeMistake(t *testing.T, name string) {
 		t.Fatalf("no mistake %q", name)
 	}
 	m := mistakes[i]
-	root := copyTree(t, false) // no git: nothing here reads its status
+	// Only what make workshop and make check of the lesson read, and
+	// no git: nothing here reads its status.
+	root := copyFiles(t, lessonFiles(t, true, m.lesson))
 	var made bytes.Buffer
 	if err := makeExercises(&made, root, false); err != nil {
 		t.Fatal(err)

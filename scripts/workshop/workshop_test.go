@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
+	pathpkg "path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,17 +170,35 @@ func copyRepo(t *testing.T) string {
 // the copy a git repository of one commit only withGit.
 func copyTree(t *testing.T, withGit bool) string {
 	t.Helper()
+	dst := copyFiles(t, func(string) bool { return true })
+	if !withGit {
+		return dst
+	}
+	git(t, dst, "init", "-q")
+	git(t, dst, "add", "-A")
+	git(t, dst, "-c", "user.name=workshop", "-c", "user.email=workshop@example.com",
+		"commit", "-q", "-m", "copy")
+	return dst
+}
+
+// copyFiles copies the repository's files that git would keep and
+// keep accepts (by their paths from the root, with slashes), with the
+// reference solutions in place if the repository is in workshop mode,
+// to a temporary folder. A test that needs a few lessons copies only
+// what it reads: creating files is most of a copy's cost.
+func copyFiles(t *testing.T, keep func(path string) bool) string {
+	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not on PATH: the copy's git status is the test")
+		t.Skip("git is not on PATH: it lists the files to copy, and a copy's git status is a test")
 	}
-	src, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := repoDir(t)
 	dst := t.TempDir()
 	files := strings.Split(strings.TrimRight(
 		git(t, src, "ls-files", "-z", "--cached", "--others", "--exclude-standard"), "\x00"), "\x00")
 	for _, f := range files {
+		if !keep(f) {
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(src, f))
 		if os.IsNotExist(err) {
 			continue // deleted, not yet committed
@@ -194,14 +216,78 @@ func copyTree(t *testing.T, withGit bool) string {
 			t.Fatal(err)
 		}
 	}
-	if !withGit {
-		return dst
-	}
-	git(t, dst, "init", "-q")
-	git(t, dst, "add", "-A")
-	git(t, dst, "-c", "user.name=workshop", "-c", "user.email=workshop@example.com",
-		"commit", "-q", "-m", "copy")
 	return dst
+}
+
+// lessonFiles accepts what make workshop and make check read of the
+// lessons named: go.mod and go.sum, the lessons' folders, and the Go
+// files (tests aside) of this module's packages that the lessons'
+// tests import, directly or not, since make check runs those tests
+// with go test. withTests false leaves the packages out: enough when
+// make check runs only the scripts (storyOnly).
+func lessonFiles(t *testing.T, withTests bool, names ...string) func(path string) bool {
+	t.Helper()
+	src := repoDir(t)
+	module := ""
+	for line := range strings.Lines(string(read(t, filepath.Join(src, "go.mod")))) {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+			module = strings.Trim(f[1], `"`)
+		}
+	}
+	if module == "" {
+		t.Fatal("go.mod names no module")
+	}
+	pkgs := map[string]bool{} // the packages' folders, with slashes
+	var visit func(dir string, tests bool)
+	visit = func(dir string, tests bool) {
+		files, err := filepath.Glob(filepath.Join(src, filepath.FromSlash(dir), "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, file := range files {
+			if !tests && strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range f.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if rel, ok := strings.CutPrefix(p, module+"/"); ok && !pkgs[rel] {
+					pkgs[rel] = true
+					visit(rel, false)
+				}
+			}
+		}
+	}
+	if withTests {
+		for _, name := range names {
+			visit(name, true)
+		}
+	}
+	return func(path string) bool {
+		if path == "go.mod" || path == "go.sum" {
+			return true
+		}
+		for _, name := range names {
+			if strings.HasPrefix(path, name+"/") {
+				return true
+			}
+		}
+		return pkgs[pathpkg.Dir(path)] && strings.HasSuffix(path, ".go") &&
+			!strings.HasSuffix(path, "_test.go")
+	}
+}
+
+// repoDir is the repository's root, two folders up.
+func repoDir(t *testing.T) string {
+	t.Helper()
+	src, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
 
 func git(t *testing.T, dir string, args ...string) string {
