@@ -77,14 +77,11 @@ func TestWatchInterrupted(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no os.Interrupt to send on Windows")
 	}
-	root := copyRepo(t)
-	bin := filepath.Join(t.TempDir(), "workshop")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	root := copyFiles(t, lessonFiles(t, false, "01-ping"))
 	var out syncBuffer
-	cmd := exec.Command(bin, "watch", "01")
+	// The test binary, as the program (TestMain): workshop watch 01.
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), mainEnv+"=watch 01")
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
