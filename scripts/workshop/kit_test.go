@@ -49,7 +49,7 @@ func waitFor(t *testing.T, out interface{ String() string }, want string) {
 // is saved, checks again and the progress moves on; cancelled (Ctrl-C),
 // it returns no error.
 func TestWatch(t *testing.T) {
-	root := copyRepo(t)
+	root := copyFiles(t, lessonFiles(t, false, "01-ping", "02-incr"))
 	var out bytes.Buffer
 	if err := makeExercises(&out, root, false); err != nil {
 		t.Fatal(err)

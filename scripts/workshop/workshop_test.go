@@ -19,7 +19,7 @@ import (
 	"redis-by-hand/internal/lessontest"
 )
 
-// TestExercisesProveThemselves does, on a copy of the repository, what
+// TestExercisesProveThemselves does, on a copy of the lessons, what
 // a workshop does: make workshop, make check, then the reference
 // solutions put back one at a time. make check must fail at each
 // exercise and pass each reference, so that progress climbs to N/N;
@@ -158,22 +158,18 @@ func checkSample(t *testing.T, root string) {
 	}
 }
 
-// copyRepo copies the files git would keep, with the reference
-// solutions in place if the repository is in workshop mode, to a
-// temporary folder, and commits them there.
+// copyRepo copies what make workshop, make check (of the scripts, as
+// here) and make solutions read, with the reference solutions in
+// place if the repository is in workshop mode, to a temporary folder,
+// and commits it there: go.mod, go.sum, .gitignore and the lessons.
 func copyRepo(t *testing.T) string {
 	t.Helper()
-	return copyTree(t, true)
-}
-
-// copyTree copies the repository's files, as copyRepo does, and makes
-// the copy a git repository of one commit only withGit.
-func copyTree(t *testing.T, withGit bool) string {
-	t.Helper()
-	dst := copyFiles(t, func(string) bool { return true })
-	if !withGit {
-		return dst
+	names, err := lessons(repoDir(t))
+	if err != nil {
+		t.Fatal(err)
 	}
+	keep := lessonFiles(t, false, names...)
+	dst := copyFiles(t, func(path string) bool { return path == ".gitignore" || keep(path) })
 	git(t, dst, "init", "-q")
 	git(t, dst, "add", "-A")
 	git(t, dst, "-c", "user.name=workshop", "-c", "user.email=workshop@example.com",
@@ -337,7 +333,7 @@ const mainEnv = "WORKSHOP_MAIN"
 // solutions: each round's files go to a folder of their own, which
 // the message names, with only that round's files in it.
 func TestYoursPerRound(t *testing.T) {
-	root := copyRepo(t)
+	root := copyFiles(t, lessonFiles(t, false, "01-ping", "02-incr"))
 	names, err := lessons(root)
 	if err != nil || len(names) < 2 {
 		t.Fatalf("lessons: %v %v", names, err)
