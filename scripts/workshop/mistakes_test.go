@@ -102,9 +102,11 @@ func makeMistake(t *testing.T, name string) {
 		t.Fatalf("no mistake %q", name)
 	}
 	m := mistakes[i]
-	// Only what make workshop and make check of the lesson read, and
-	// no git: nothing here reads its status.
-	root := copyFiles(t, lessonFiles(t, true, m.lesson))
+	// Only what make workshop and make check of the lesson read (the
+	// packages its Go tests import only if it has any), and no git:
+	// nothing here reads its status.
+	tests := hasGoTests(filepath.Join(repoDir(t), m.lesson))
+	root := copyFiles(t, lessonFiles(t, tests, m.lesson))
 	var made bytes.Buffer
 	if err := makeExercises(&made, root, false); err != nil {
 		t.Fatal(err)

@@ -220,7 +220,8 @@ func copyFiles(t *testing.T, keep func(path string) bool) string {
 // files (tests aside) of this module's packages that the lessons'
 // tests import, directly or not, since make check runs those tests
 // with go test. withTests false leaves the packages out: enough when
-// make check runs only the scripts (storyOnly).
+// make check runs only the scripts (storyOnly, or a lesson with no
+// Go tests but main_test.go: hasGoTests).
 func lessonFiles(t *testing.T, withTests bool, names ...string) func(path string) bool {
 	t.Helper()
 	src := repoDir(t)
