@@ -49,6 +49,7 @@ func waitFor(t *testing.T, out interface{ String() string }, want string) {
 // is saved, checks again and the progress moves on; cancelled (Ctrl-C),
 // it returns no error.
 func TestWatch(t *testing.T) {
+	inTurn(t)
 	root := copyFiles(t, lessonFiles(t, false, "01-ping", "02-incr"))
 	var out bytes.Buffer
 	if err := makeExercises(&out, root, false); err != nil {
@@ -77,6 +78,7 @@ func TestWatchInterrupted(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no os.Interrupt to send on Windows")
 	}
+	t.Parallel()
 	root := copyFiles(t, lessonFiles(t, false, "01-ping"))
 	var out syncBuffer
 	// The test binary, as the program (TestMain): workshop watch 01.
@@ -105,6 +107,7 @@ func TestWatchInterrupted(t *testing.T) {
 // tree and fills the caches, and the compiled packages of a copy in
 // another folder would all be compiled again.
 func TestPreflight(t *testing.T) {
+	t.Parallel()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)

@@ -78,6 +78,7 @@ func TestMistakesNamed(t *testing.T) {
 		makeMistake(t, name)
 		return
 	}
+	t.Parallel()
 	for _, m := range mistakes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()

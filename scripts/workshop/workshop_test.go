@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 // lessons on the embedded Redis only: the lessons' own tests run them
 // on redis-server too.
 func TestExercisesProveThemselves(t *testing.T) {
+	inTurn(t)
 	start := time.Now()
 	root := copyRepo(t)
 	t.Logf("%v: the copy is made", time.Since(start))
@@ -330,10 +332,27 @@ func TestMain(m *testing.M) {
 // mainEnv makes the test binary run main (TestMain).
 const mainEnv = "WORKSHOP_MAIN"
 
+// The tests run side by side, most of them waiting on lessons and
+// servers, but make check keeps its state in the process (the
+// lessons' results; in lessontest, the lesson it runs): the tests
+// that run it here, rather than in a process of their own, take
+// turns.
+var checking sync.Mutex
+
+// inTurn makes t a parallel test that runs make check in this
+// process: it waits for its turn, and ends it when t ends.
+func inTurn(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	checking.Lock()
+	t.Cleanup(checking.Unlock)
+}
+
 // TestYoursPerRound runs two rounds of make workshop and make
 // solutions: each round's files go to a folder of their own, which
 // the message names, with only that round's files in it.
 func TestYoursPerRound(t *testing.T) {
+	t.Parallel()
 	root := copyFiles(t, lessonFiles(t, false, "01-ping", "02-incr"))
 	names, err := lessons(root)
 	if err != nil || len(names) < 2 {
@@ -372,6 +391,7 @@ func TestYoursPerRound(t *testing.T) {
 // bytes of the lesson's main story, in the order a run prints them,
 // and never breaks a quoted string across comment lines.
 func TestExerciseTodos(t *testing.T) {
+	t.Parallel()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -466,6 +486,7 @@ func quoted(line string) byte {
 // TestDoesNotCompile: an attempt that does not build fails make check
 // with the compiler's first error, file and line, and its hint.
 func TestDoesNotCompile(t *testing.T) {
+	inTurn(t)
 	root := t.TempDir()
 	for name, text := range map[string]string{
 		"go.mod":                  "module example.com/lessons\n\ngo 1.25\n",
