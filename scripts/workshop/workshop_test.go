@@ -315,8 +315,8 @@ func read(t *testing.T, path string) []byte {
 // each exercise fails its story and each reference passes it.
 //
 // Started with WORKSHOP_MAIN set, the test binary is the program
-// itself: main runs with the arguments that WORKSHOP_MAIN lists, one
-// a blank. Then a test runs the program without linking one more.
+// itself: main runs with WORKSHOP_MAIN's words as its arguments
+// ("watch 01"). A test then runs the program without linking it.
 func TestMain(m *testing.M) {
 	lessontest.Recorder()
 	withServer = false
@@ -353,11 +353,13 @@ func inTurn(t *testing.T) {
 // the message names, with only that round's files in it.
 func TestYoursPerRound(t *testing.T) {
 	t.Parallel()
-	root := copyFiles(t, lessonFiles(t, false, "01-ping", "02-incr"))
-	names, err := lessons(root)
+	names, err := lessons(repoDir(t))
 	if err != nil || len(names) < 2 {
 		t.Fatalf("lessons: %v %v", names, err)
 	}
+	// The first two lessons are enough.
+	names = names[:2]
+	root := copyFiles(t, lessonFiles(t, false, names...))
 	var dirs []string
 	for round, name := range names[:2] {
 		var out bytes.Buffer
