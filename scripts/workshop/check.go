@@ -161,8 +161,7 @@ func checkLesson(root, name string, withServer bool, built func() (string, strin
 // the first that failed, with what it logged. go test caches what
 // passed: a lesson whose files did not change is not tested again.
 func goTests(root, name string) (*lessontest.Failure, error) {
-	tests, _ := filepath.Glob(filepath.Join(root, name, "*_test.go"))
-	if len(tests) <= 1 {
+	if !hasGoTests(filepath.Join(root, name)) {
 		return nil, nil
 	}
 	// -trimpath: the packages a lesson's tests use are compiled
@@ -182,6 +181,13 @@ func goTests(root, name string) (*lessontest.Failure, error) {
 		}
 	}
 	return f, nil
+}
+
+// hasGoTests says whether the lesson in dir has Go tests besides
+// main_test.go, which runs its scripts.
+func hasGoTests(dir string) bool {
+	tests, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
+	return len(tests) > 1
 }
 
 // testFailure reads go test -json's events: the first test that

@@ -49,7 +49,8 @@ func waitFor(t *testing.T, out interface{ String() string }, want string) {
 // is saved, checks again and the progress moves on; cancelled (Ctrl-C),
 // it returns no error.
 func TestWatch(t *testing.T) {
-	root := copyRepo(t)
+	inTurn(t)
+	root := copyFiles(t, lessonFiles(t, false, "01-ping", "02-incr"))
 	var out bytes.Buffer
 	if err := makeExercises(&out, root, false); err != nil {
 		t.Fatal(err)
@@ -58,6 +59,11 @@ func TestWatch(t *testing.T) {
 	var w syncBuffer
 	done := make(chan error, 1)
 	go func() { done <- watch(ctx, &w, root, []string{"01", "02"}, 50*time.Millisecond) }()
+	// Stopped before the test ends, failed or not: the next test to
+	// run make check here must not have a watch running beside it.
+	var stopped error
+	stop := sync.OnceFunc(func() { cancel(); stopped = <-done })
+	t.Cleanup(stop)
 	waitFor(t, &w, "✗ 01-ping  · 02-incr   (0/2)")
 	waitFor(t, &w, "Ctrl-C")
 	if err := os.WriteFile(filepath.Join(root, "01-ping", "main.go"),
@@ -65,9 +71,8 @@ func TestWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, &w, "✓ 01-ping  ✗ 02-incr   (1/2)")
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("watch, cancelled: %v", err)
+	if stop(); stopped != nil {
+		t.Errorf("watch, cancelled: %v", stopped)
 	}
 }
 
@@ -77,14 +82,12 @@ func TestWatchInterrupted(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no os.Interrupt to send on Windows")
 	}
-	root := copyRepo(t)
-	bin := filepath.Join(t.TempDir(), "workshop")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	t.Parallel()
+	root := copyFiles(t, lessonFiles(t, false, "01-ping"))
 	var out syncBuffer
-	cmd := exec.Command(bin, "watch", "01")
+	// The test binary, as the program (TestMain): workshop watch 01.
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), mainEnv+"=watch 01")
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -108,6 +111,7 @@ func TestWatchInterrupted(t *testing.T) {
 // tree and fills the caches, and the compiled packages of a copy in
 // another folder would all be compiled again.
 func TestPreflight(t *testing.T) {
+	t.Parallel()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)

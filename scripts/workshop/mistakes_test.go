@@ -78,6 +78,7 @@ func TestMistakesNamed(t *testing.T) {
 		makeMistake(t, name)
 		return
 	}
+	t.Parallel()
 	for _, m := range mistakes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
@@ -102,7 +103,11 @@ func makeMistake(t *testing.T, name string) {
 		t.Fatalf("no mistake %q", name)
 	}
 	m := mistakes[i]
-	root := copyTree(t, false) // no git: nothing here reads its status
+	// Only what make workshop and make check of the lesson read (the
+	// packages its Go tests import only if it has any), and no git:
+	// nothing here reads its status.
+	tests := hasGoTests(filepath.Join(repoDir(t), m.lesson))
+	root := copyFiles(t, lessonFiles(t, tests, m.lesson))
 	var made bytes.Buffer
 	if err := makeExercises(&made, root, false); err != nil {
 		t.Fatal(err)

@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
+	pathpkg "path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +20,7 @@ import (
 	"redis-by-hand/internal/lessontest"
 )
 
-// TestExercisesProveThemselves does, on a copy of the repository, what
+// TestExercisesProveThemselves does, on a copy of the lessons, what
 // a workshop does: make workshop, make check, then the reference
 // solutions put back one at a time. make check must fail at each
 // exercise and pass each reference, so that progress climbs to N/N;
@@ -23,6 +28,7 @@ import (
 // lessons on the embedded Redis only: the lessons' own tests run them
 // on redis-server too.
 func TestExercisesProveThemselves(t *testing.T) {
+	inTurn(t)
 	start := time.Now()
 	root := copyRepo(t)
 	t.Logf("%v: the copy is made", time.Since(start))
@@ -154,29 +160,43 @@ func checkSample(t *testing.T, root string) {
 	}
 }
 
-// copyRepo copies the files git would keep, with the reference
-// solutions in place if the repository is in workshop mode, to a
-// temporary folder, and commits them there.
+// copyRepo copies what make workshop, make check (of the scripts, as
+// here) and make solutions read, with the reference solutions in
+// place if the repository is in workshop mode, to a temporary folder,
+// and commits it there: go.mod, go.sum, .gitignore and the lessons.
 func copyRepo(t *testing.T) string {
 	t.Helper()
-	return copyTree(t, true)
-}
-
-// copyTree copies the repository's files, as copyRepo does, and makes
-// the copy a git repository of one commit only withGit.
-func copyTree(t *testing.T, withGit bool) string {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not on PATH: the copy's git status is the test")
-	}
-	src, err := filepath.Abs(filepath.Join("..", ".."))
+	names, err := lessons(repoDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	keep := lessonFiles(t, false, names...)
+	dst := copyFiles(t, func(path string) bool { return path == ".gitignore" || keep(path) })
+	git(t, dst, "init", "-q")
+	git(t, dst, "add", "-A")
+	git(t, dst, "-c", "user.name=workshop", "-c", "user.email=workshop@example.com",
+		"commit", "-q", "-m", "copy")
+	return dst
+}
+
+// copyFiles copies the repository's files that git would keep and
+// keep accepts (by their paths from the root, with slashes), with the
+// reference solutions in place if the repository is in workshop mode,
+// to a temporary folder. A test that needs a few lessons copies only
+// what it reads: creating files is most of a copy's cost.
+func copyFiles(t *testing.T, keep func(path string) bool) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not on PATH: it lists the files to copy, and a copy's git status is a test")
+	}
+	src := repoDir(t)
 	dst := t.TempDir()
 	files := strings.Split(strings.TrimRight(
 		git(t, src, "ls-files", "-z", "--cached", "--others", "--exclude-standard"), "\x00"), "\x00")
 	for _, f := range files {
+		if !keep(f) {
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(src, f))
 		if os.IsNotExist(err) {
 			continue // deleted, not yet committed
@@ -194,14 +214,79 @@ func copyTree(t *testing.T, withGit bool) string {
 			t.Fatal(err)
 		}
 	}
-	if !withGit {
-		return dst
-	}
-	git(t, dst, "init", "-q")
-	git(t, dst, "add", "-A")
-	git(t, dst, "-c", "user.name=workshop", "-c", "user.email=workshop@example.com",
-		"commit", "-q", "-m", "copy")
 	return dst
+}
+
+// lessonFiles accepts what make workshop and make check read of the
+// lessons named: go.mod and go.sum, the lessons' folders, and the Go
+// files (tests aside) of this module's packages that the lessons'
+// tests import, directly or not, since make check runs those tests
+// with go test. withTests false leaves the packages out: enough when
+// make check runs only the scripts (storyOnly, or a lesson with no
+// Go tests but main_test.go: hasGoTests).
+func lessonFiles(t *testing.T, withTests bool, names ...string) func(path string) bool {
+	t.Helper()
+	src := repoDir(t)
+	module := ""
+	for line := range strings.Lines(string(read(t, filepath.Join(src, "go.mod")))) {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+			module = strings.Trim(f[1], `"`)
+		}
+	}
+	if module == "" {
+		t.Fatal("go.mod names no module")
+	}
+	pkgs := map[string]bool{} // the packages' folders, with slashes
+	var visit func(dir string, tests bool)
+	visit = func(dir string, tests bool) {
+		files, err := filepath.Glob(filepath.Join(src, filepath.FromSlash(dir), "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, file := range files {
+			if !tests && strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range f.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if rel, ok := strings.CutPrefix(p, module+"/"); ok && !pkgs[rel] {
+					pkgs[rel] = true
+					visit(rel, false)
+				}
+			}
+		}
+	}
+	if withTests {
+		for _, name := range names {
+			visit(name, true)
+		}
+	}
+	return func(path string) bool {
+		if path == "go.mod" || path == "go.sum" {
+			return true
+		}
+		for _, name := range names {
+			if strings.HasPrefix(path, name+"/") {
+				return true
+			}
+		}
+		return pkgs[pathpkg.Dir(path)] && strings.HasSuffix(path, ".go") &&
+			!strings.HasSuffix(path, "_test.go")
+	}
+}
+
+// repoDir is the repository's root, two folders up.
+func repoDir(t *testing.T) string {
+	t.Helper()
+	src, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
 
 func git(t *testing.T, dir string, args ...string) string {
@@ -228,22 +313,53 @@ func read(t *testing.T, path string) []byte {
 // and to each lesson's main story: the lessons' own tests run every
 // script of every reference on both backends; here it is enough that
 // each exercise fails its story and each reference passes it.
+//
+// Started with WORKSHOP_MAIN set, the test binary is the program
+// itself: main runs with WORKSHOP_MAIN's words as its arguments
+// ("watch 01"). A test then runs the program without linking it.
 func TestMain(m *testing.M) {
 	lessontest.Recorder()
 	withServer = false
 	storyOnly = true
+	if args, ok := os.LookupEnv(mainEnv); ok {
+		os.Args = append([]string{"workshop"}, strings.Fields(args)...)
+		main()
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
+}
+
+// mainEnv makes the test binary run main (TestMain).
+const mainEnv = "WORKSHOP_MAIN"
+
+// The tests run side by side, most of them waiting on lessons and
+// servers, but make check keeps its state in the process (the
+// lessons' results; in lessontest, the lesson it runs): the tests
+// that run it here, rather than in a process of their own, take
+// turns.
+var checking sync.Mutex
+
+// inTurn makes t a parallel test that runs make check in this
+// process: it waits for its turn, and ends it when t ends.
+func inTurn(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	checking.Lock()
+	t.Cleanup(checking.Unlock)
 }
 
 // TestYoursPerRound runs two rounds of make workshop and make
 // solutions: each round's files go to a folder of their own, which
 // the message names, with only that round's files in it.
 func TestYoursPerRound(t *testing.T) {
-	root := copyRepo(t)
-	names, err := lessons(root)
+	t.Parallel()
+	names, err := lessons(repoDir(t))
 	if err != nil || len(names) < 2 {
 		t.Fatalf("lessons: %v %v", names, err)
 	}
+	// The first two lessons are enough.
+	names = names[:2]
+	root := copyFiles(t, lessonFiles(t, false, names...))
 	var dirs []string
 	for round, name := range names[:2] {
 		var out bytes.Buffer
@@ -277,6 +393,7 @@ func TestYoursPerRound(t *testing.T) {
 // bytes of the lesson's main story, in the order a run prints them,
 // and never breaks a quoted string across comment lines.
 func TestExerciseTodos(t *testing.T) {
+	t.Parallel()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -371,6 +488,7 @@ func quoted(line string) byte {
 // TestDoesNotCompile: an attempt that does not build fails make check
 // with the compiler's first error, file and line, and its hint.
 func TestDoesNotCompile(t *testing.T) {
+	inTurn(t)
 	root := t.TempDir()
 	for name, text := range map[string]string{
 		"go.mod":                  "module example.com/lessons\n\ngo 1.25\n",
