@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"net"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,6 +104,28 @@ func TestClusterNotEnabled(t *testing.T) {
 	}
 }
 
+// realCluster is a three-node redis-server cluster that TestMain starts
+// before the tests run, when redis-server is on PATH: a node serves
+// its slots only 2 s after it starts (CLUSTER_WRITABLE_DELAY), and
+// the other tests run meanwhile. done is closed once it is up, or not
+// to be.
+var realCluster = struct {
+	done chan struct{}
+	c    *realredis.Cluster
+	err  error
+}{done: make(chan struct{})}
+
+func startRealCluster() {
+	if _, err := exec.LookPath(realredis.Binary); err != nil {
+		close(realCluster.done)
+		return
+	}
+	go func() {
+		defer close(realCluster.done)
+		realCluster.c, realCluster.err = realredis.StartCluster(3, nil)
+	}()
+}
+
 // TestClusterDifferential sends the same commands to node 1 of a
 // three-node redis-server cluster and of the embedded one, and wants
 // the same bytes back, with each node's port and id named by its
@@ -112,11 +135,11 @@ func TestClusterNotEnabled(t *testing.T) {
 func TestClusterDifferential(t *testing.T) {
 	realredis.Require70(t)
 	t.Parallel()
-	real, err := realredis.StartCluster(3, nil)
+	<-realCluster.done
+	real, err := realCluster.c, realCluster.err
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer real.Stop()
 	emb, err := StartCluster("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -206,7 +206,11 @@ var shared struct {
 }
 
 func TestMain(m *testing.M) {
+	startRealCluster()
 	code := m.Run()
+	if <-realCluster.done; realCluster.c != nil {
+		realCluster.c.Stop()
+	}
 	if shared.real != nil {
 		shared.real.Stop()
 	}

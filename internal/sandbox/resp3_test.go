@@ -11,6 +11,7 @@ import (
 // subscribers get a pong array), any command runs, and messages come
 // as pushes.
 func TestSubscribedResp3(t *testing.T) {
+	t.Parallel()
 	eachServer(t, func(t *testing.T, addr string) {
 		a, b := dial(t, addr), dial(t, addr)
 		ra, rb := bufio.NewReader(a), bufio.NewReader(b)

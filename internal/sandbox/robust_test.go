@@ -221,6 +221,7 @@ func TestHalfCloseAnswersAll(t *testing.T) {
 // for a slow client. (Time is not the verdict: the backlog is. The
 // bounds in seconds only catch a server that waits.)
 func TestSlowSubscriber(t *testing.T) {
+	t.Parallel() // its verdict is the backlog, not the time
 	eachServer(t, func(t *testing.T, addr string) {
 		sub := dial(t, addr)
 		io.WriteString(sub, "subscribe slow:ch\r\n")
@@ -336,6 +337,7 @@ func backlog(t *testing.T, addr string) int {
 // reach the subscriber in one write, as from Redis (the first read
 // holds both).
 func TestPublishedTogether(t *testing.T) {
+	t.Parallel()
 	eachServer(t, func(t *testing.T, addr string) {
 		sub := dial(t, addr)
 		io.WriteString(sub, "subscribe together:ch\r\n")

@@ -14,6 +14,7 @@ import (
 // gets one invalidation push when another client writes it, and no
 // more until it reads the key again; keys it did not read send none.
 func TestTracking(t *testing.T) {
+	t.Parallel()
 	eachServer(t, func(t *testing.T, addr string) {
 		a, b := dial(t, addr), dial(t, addr)
 		ra, rb := bufio.NewReader(a), bufio.NewReader(b)
@@ -65,6 +66,7 @@ func exchangeExactly(t *testing.T, c net.Conn, r *bufio.Reader, cmd, want string
 // TestTrackingDifferences: where the sandbox's CLIENT TRACKING and
 // RESP3 stop short of Redis's, as docs/differences.md lists them.
 func TestTrackingDifferences(t *testing.T) {
+	t.Parallel()
 	eachServer(t, func(t *testing.T, addr string) {
 		real := strings.HasSuffix(t.Name(), "/redis-server")
 		pick := func(sandbox, redis string) string {
