@@ -140,6 +140,7 @@ func start(host string, args []string) (*Server, error) {
 		"--daemonize", "no", "--logfile", ""}, args...)...)
 	s.cmd.Stdout = &s.log
 	s.cmd.Stderr = &s.log
+	dieWithTest(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
