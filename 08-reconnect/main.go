@@ -6,7 +6,6 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -21,7 +20,10 @@ func main() {
 	ping := flag.Duration("ping", 5*time.Second,
 		"send a health-check PING after this long with no message")
 	parseFlags("08-reconnect [-ping 5s] [channel]", 1)
-	channel := cmp.Or(flag.Arg(0), "messages")
+	channel := "messages"
+	if flag.NArg() > 0 {
+		channel = flag.Arg(0)
+	}
 	if *ping <= 0 {
 		fail("-ping must be more than 0")
 	}

@@ -87,6 +87,10 @@ func TestExercisesProveThemselves(t *testing.T) {
 			break
 		}
 		want := progress(names, k, true)
+		if strings.Contains(got, "it does not compile") {
+			// An attendee starts from an exercise that builds.
+			t.Fatalf("%s: its exercise does not compile:\n%s", names[k], got)
+		}
 		if !ok && strings.Contains(got, want) && strings.Contains(got, "\nhint: ") {
 			// Solve the exercise with its reference.
 			if err := os.WriteFile(filepath.Join(root, names[k], "main.go"),
