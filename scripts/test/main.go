@@ -4,7 +4,7 @@
 // on 2 cores; go test -c writes them into one folder and relinks only
 // those whose code changed. Every test still runs, every time.
 //
-//	go run ./scripts/test [-p 8] [-parallel 8] [packages]
+//	go run ./scripts/test [-p 8] [-parallel 8] [-v] [packages]
 //
 // make test runs it. Like go test, it vets each package first (with
 // go test's own checks), runs the test programs P at a time, each in
@@ -34,6 +34,7 @@ var vetChecks = []string{"-atomic", "-bool", "-buildtags", "-directive",
 func main() {
 	p := flag.Int("p", runtime.GOMAXPROCS(0), "how many test programs run at a time")
 	parallel := flag.Int("parallel", runtime.GOMAXPROCS(0), "how many tests of a program run at a time")
+	verbose := flag.Bool("v", false, "print every test's output, as go test -v does")
 	bin := flag.String("bin", filepath.Join(".bin", "tests"), "where the test programs are kept")
 	flag.Parse()
 	patterns := flag.Args()
@@ -80,7 +81,7 @@ func main() {
 		go func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] <- pkg.test(*bin, *parallel)
+			results[i] <- pkg.test(*bin, *parallel, *verbose)
 		}()
 	}
 	failed := false
@@ -131,7 +132,7 @@ type result struct {
 
 // test runs the package's test program and returns what go test would
 // print for it: a line that starts with ok, or its output and FAIL.
-func (p pkg) test(bin string, parallel int) result {
+func (p pkg) test(bin string, parallel int, verbose bool) result {
 	exe := filepath.Base(p.path) + ".test"
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
@@ -141,7 +142,7 @@ func (p pkg) test(bin string, parallel int) result {
 		return result{fmt.Sprintf("FAIL\t%s\t%v\n", p.path, err), false}
 	}
 	cmd := exec.Command(exe, "-test.paniconexit0", "-test.timeout=10m0s",
-		fmt.Sprint("-test.parallel=", parallel))
+		fmt.Sprint("-test.parallel=", parallel), fmt.Sprint("-test.v=", verbose))
 	cmd.Dir = p.dir
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -158,7 +159,10 @@ func (p pkg) test(bin string, parallel int) result {
 		}
 		return result{fmt.Sprintf("%sFAIL\t%s\t%.3fs\n", &out, p.path, took), false}
 	}
-	return result{fmt.Sprintf("ok  \t%s\t%.3fs\n", p.path, took), true}
+	if !verbose {
+		out.Reset()
+	}
+	return result{fmt.Sprintf("%sok  \t%s\t%.3fs\n", &out, p.path, took), true}
 }
 
 // run runs a go command with the output on ours, and says if it passed.

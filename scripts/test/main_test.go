@@ -54,7 +54,7 @@ func TestResults(t *testing.T) {
 		{"die", false, []string{"half a line\npkg.test", "exit status 2\nFAIL\texample/pkg\t"}},
 	} {
 		t.Setenv("TEST_PROGRAM", c.how)
-		r := p.test(bin, 1)
+		r := p.test(bin, 1, false)
 		rest := r.out
 		for _, w := range c.want {
 			i := strings.Index(rest, w)
