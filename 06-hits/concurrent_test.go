@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -39,6 +41,7 @@ func concurrentRequests(t *testing.T, server string) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	failInTest(t, conn)
 	srv := httptest.NewServer(somethings(hits(conn, bufio.NewReader(conn), io.Discard)))
 	defer srv.Close()
 
@@ -105,6 +108,18 @@ func concurrentRequests(t *testing.T, server string) {
 	}
 }
 
+// failInTest makes the lesson's fail, during the test, close conn (the
+// requests that wait on it fail at once) and end the goroutine that
+// called it, a request's handler, instead of the test program: the
+// requests fail, then the test, which stops what it started.
+func failInTest(t *testing.T, conn net.Conn) {
+	exit = func(int) {
+		conn.Close()
+		runtime.Goexit()
+	}
+	t.Cleanup(func() { exit = os.Exit })
+}
+
 // TestRequestsTakeTurns: requests at once share the one connection by
 // turns. A fake Redis answers each INCR after a pause, and no other
 // command may arrive in it: while a request waits for its reply, it
@@ -150,6 +165,7 @@ func TestRequestsTakeTurns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	failInTest(t, conn)
 	addr = ln.Addr().String()
 	srv := httptest.NewServer(somethings(hits(conn, bufio.NewReader(conn), io.Discard)))
 	defer srv.Close()

@@ -18,6 +18,7 @@ func TestBodyTooLarge(t *testing.T) {
 	conn, other := net.Pipe()
 	defer conn.Close()
 	defer other.Close()
+	failInTest(t, conn)
 	srv := httptest.NewServer(somethings(hits(conn, bufio.NewReader(conn), io.Discard)))
 	defer srv.Close()
 
