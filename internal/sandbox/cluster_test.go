@@ -3,7 +3,6 @@ package sandbox
 import (
 	"bufio"
 	"net"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,7 +115,7 @@ var realCluster = struct {
 }{done: make(chan struct{})}
 
 func startRealCluster() {
-	if _, err := exec.LookPath(realredis.Binary); err != nil {
+	if !realredis.Available() {
 		close(realCluster.done)
 		return
 	}

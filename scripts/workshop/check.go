@@ -112,16 +112,13 @@ func progress(names []string, passed int, failed bool) string {
 }
 
 // withServer says whether check runs the lessons on redis-server too:
-// when it is on PATH.
+// when it is on PATH (and REDIS_SERVER_SKIP is not 1).
+var withServer = realredis.Available()
+
 // storyOnly makes check run only each lesson's first script: the
 // self-proving test sets it, since the lessons' own tests already run
 // every script of every reference on both backends.
 var storyOnly bool
-
-var withServer = func() bool {
-	_, err := exec.LookPath(realredis.Binary)
-	return err == nil
-}()
 
 // results remembers, within one process, how each version of a lesson
 // fared: a lesson whose files have not changed is not run again.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"redis-by-hand/internal/realredis"
 )
 
 // The usual mistakes of a workshop, each made on purpose in an
@@ -83,7 +85,11 @@ func TestMistakesNamed(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestMistakesNamed$", "-test.v")
-			cmd.Env = append(os.Environ(), mistakeEnv+"="+m.name)
+			// On the embedded Redis only, as the workshop's other
+			// tests run make check: the lessons' own tests run the
+			// references on redis-server too.
+			cmd.Env = append(os.Environ(), mistakeEnv+"="+m.name,
+				realredis.SkipEnv+"=1", realredis.RequiredEnv+"=")
 			out, err := cmd.CombinedOutput()
 			if err != nil || !bytes.Contains(out, []byte("\n--- PASS: TestMistakesNamed")) {
 				t.Errorf("%v:\n%s", err, out)
