@@ -49,6 +49,10 @@ func concurrentRequests(t *testing.T, server string) {
 	got := make([]int, 2*n)
 	answers := make([]string, 2*n) // each request, and what came back
 	errs := make(chan error, 2*n)
+	// Once a request has failed, the verdict is in: closing the
+	// connection fails the others at once, rather than each after
+	// the timeout of a reply that another request took.
+	stop := sync.OnceFunc(func() { conn.Close() })
 	var wg sync.WaitGroup
 	for i := range 2 * n {
 		key := "ttt"
@@ -61,6 +65,7 @@ func concurrentRequests(t *testing.T, server string) {
 				strings.NewReader(req))
 			if err != nil {
 				errs <- err
+				stop()
 				return
 			}
 			defer res.Body.Close()
@@ -71,6 +76,7 @@ func concurrentRequests(t *testing.T, server string) {
 			if err != nil || json.Unmarshal(data, &body) != nil ||
 				res.StatusCode != http.StatusOK {
 				errs <- fmt.Errorf("%s, want 200 {\"hits\": N}", answers[i])
+				stop()
 				return
 			}
 			got[i] = body.Hits
@@ -149,10 +155,8 @@ func TestRequestsTakeTurns(t *testing.T) {
 			c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 			if _, err := r.Peek(1); err == nil {
 				next, _ := r.Peek(r.Buffered())
-				select {
-				case early <- fmt.Sprintf("sent %q, then %q before its reply came", cmd, next):
-				default:
-				}
+				early <- fmt.Sprintf("sent %q, then %q before its reply came", cmd, next)
+				return // the verdict is in: the requests waiting fail at once
 			}
 			c.SetReadDeadline(time.Time{})
 			if _, err := c.Write([]byte(":1\r\n")); err != nil {
