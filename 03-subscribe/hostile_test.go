@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"redis-by-hand/internal/lessontest"
 	"redis-by-hand/internal/resp"
 )
 
@@ -14,6 +15,11 @@ import (
 // crashes. The scripts (testdata/hostile.txtar) check the same
 // frames end to end: one line on stderr, status 1.
 func TestHostileReplies(t *testing.T) {
+	// It counts the bytes allocated: alone in a process, while the
+	// scripts run beside it.
+	if !lessontest.Alone(t) {
+		return
+	}
 	bulk := "$65536\r\n" + strings.Repeat("a", 65536) + "\r\n"
 	for _, tt := range []struct {
 		head, body, err string

@@ -287,3 +287,26 @@ var goEnv = sync.OnceValue(func() map[string]string {
 	}
 	return vars
 })
+
+// Alone runs the calling test in a process of its own, beside the
+// package's other tests: for a test that measures the whole process,
+// such as the bytes it allocates, which tests running meanwhile would
+// add to. It returns true in that process, where the test goes on;
+// in the test's own process it waits for that one, fails with what it
+// printed if it failed, and returns false.
+func Alone(t *testing.T) bool {
+	if os.Getenv(aloneEnv) == t.Name() {
+		return true
+	}
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v")
+	cmd.Env = append(os.Environ(), aloneEnv+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "\n--- PASS: "+t.Name()+" ") {
+		t.Fatalf("alone in a process of its own: %v\n%s", err, out)
+	}
+	return false
+}
+
+// aloneEnv names the test that a process runs for Alone.
+const aloneEnv = "LESSONTEST_ALONE"

@@ -104,8 +104,8 @@ func TestExercisesProveThemselves(t *testing.T) {
 			t.Errorf("%s: its exercise passes make check: the exercise must fail "+
 				"until it is written", names[k])
 		case !strings.Contains(got, "\nhint: "):
-			t.Errorf("%s: its exercise fails with no hint: write one in %s/testdata/hints.txt",
-				names[k], names[k])
+			t.Errorf("%s: its exercise fails with no hint: write one in %s/testdata/hints.txt; make check says:\n%s",
+				names[k], names[k], got)
 		default:
 			t.Errorf("%s: with the reference solutions of the lessons before it, "+
 				"make check should show\n%s\nbut says:\n%s", names[k], want, got)
