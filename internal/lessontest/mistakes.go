@@ -158,7 +158,6 @@ func mistakes(wantRest, gotRest, wantLine, gotLine, want, got string) []string {
 		add("one-line", oneLine)
 		add("cut", !oneLine && !trimmed)
 	}
-	const closing = "Close the connection\n"
 	add("close", strings.Contains(want, closing) && !strings.Contains(got, closing))
 	return ms
 }

@@ -106,8 +106,11 @@ func record(name, skip, runs string) int {
 			// A signal that comes once the lesson has ended (a
 			// script that failed stops what it started) did not
 			// end it: it ended on its own.
+			// Nor did one that comes after the lesson said
+			// "Close the connection" (closing by choice): it was
+			// on its way out, and would go on to exit anyway.
 			mu.Lock()
-			if !waited && !zombie(cmd.Process.Pid) {
+			if !waited && !zombie(cmd.Process.Pid) && !stdout.has(closing) {
 				signalled = s.String()
 			}
 			mu.Unlock()
@@ -169,17 +172,36 @@ func zombie(pid int) bool {
 	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
+// closing is the line a lesson prints when it closes by choice.
+const closing = "Close the connection\n"
+
 // capped keeps the first maxRecorded bytes written to it.
-type capped struct{ b []byte }
+type capped struct {
+	mu sync.Mutex
+	b  []byte
+}
 
 func (c *capped) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if room := maxRecorded - len(c.b); room > 0 {
 		c.b = append(c.b, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
 }
 
-func (c *capped) String() string { return string(c.b) }
+func (c *capped) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.b)
+}
+
+// has says whether line is one of the lines written so far.
+func (c *capped) has(line string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.HasPrefix(c.b, []byte(line)) || bytes.Contains(c.b, []byte("\n"+line))
+}
 
 // readRuns reads the runs recorded in dir, in the order they started.
 func readRuns(dir string) []*LessonRun {
