@@ -21,10 +21,10 @@ import (
 // counts as over with the connection still open. Silence decides only
 // that the servers agree: when they differ, the exchange runs again,
 // waiting confirmQuiet, and only a difference that stays is one. A
-// busy machine may pause a server for half a second, not for five.
+// busy machine may pause a server for half a second, not for two.
 const (
 	quiet        = 500 * time.Millisecond
-	confirmQuiet = 5 * time.Second
+	confirmQuiet = 2 * time.Second
 )
 
 // exchange writes each chunk (with a pause between chunks, so they
