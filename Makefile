@@ -56,7 +56,7 @@ telnet: ## type commands to REDIS_ADDR by hand, as the blog does with telnet
 
 test: ## run every test; real-redis-server runs are skipped if it is absent
 	@if [ -d .workshop/solutions ]; then echo "note: the lessons are workshop exercises (make workshop), so their tests fail until you write them: make check checks them one by one, make solutions brings back the reference"; fi
-	@command -v redis-server >/dev/null || echo "note: redis-server is not on PATH, so the tests against a real Redis are skipped (go test -v shows each skip); install it to run them: apt-get install redis-server, or brew install redis"
+	@command -v redis-server >/dev/null || echo "note: redis-server is not on PATH, so the tests against a real Redis are skipped (go run ./scripts/test -v shows each skip); install it to run them: apt-get install redis-server, or brew install redis"
 	@go build -o $(BIN)/test$(EXE) ./scripts/test
 	$(BIN)/test$(EXE) $(TESTFLAGS) $(TESTPKGS)
 

@@ -35,7 +35,9 @@ func concurrentRequests(t *testing.T, server string) {
 	// Each request's round trip, under the mutex, takes far less
 	// than 2s; without it, a request whose reply another took waits
 	// out the whole timeout (5s by default) before the lesson fails.
+	old := timeout
 	timeout = 2 * time.Second
+	t.Cleanup(func() { timeout = old })
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

@@ -89,8 +89,10 @@ func record(name, skip, runs string) int {
 	var stdout, stderr capped
 	cmd := exec.Command(real, os.Args[1:]...)
 	cmd.Stdin = os.Stdin
-	cmd.Stdout = io.MultiWriter(os.Stdout, &stdout)
-	cmd.Stderr = io.MultiWriter(os.Stderr, &stderr)
+	// Recorded first: once a script has seen a line, the record has
+	// it too.
+	cmd.Stdout = io.MultiWriter(&stdout, os.Stdout)
+	cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
 	// Ctrl-C, SIGTERM: they are for the lesson.
 	var mu sync.Mutex
 	signalled := ""
@@ -106,11 +108,11 @@ func record(name, skip, runs string) int {
 			// A signal that comes once the lesson has ended (a
 			// script that failed stops what it started) did not
 			// end it: it ended on its own.
-			// Nor did one that comes after the lesson said
-			// "Close the connection" (closing by choice): it was
-			// on its way out, and would go on to exit anyway.
+			// Nor did one that comes once the last line the lesson
+			// printed is "Close the connection" (closing by
+			// choice): it was on its way out.
 			mu.Lock()
-			if !waited && !zombie(cmd.Process.Pid) && !stdout.has(closing) {
+			if !waited && !zombie(cmd.Process.Pid) && !stdout.endsWith(closing) {
 				signalled = s.String()
 			}
 			mu.Unlock()
@@ -196,11 +198,11 @@ func (c *capped) String() string {
 	return string(c.b)
 }
 
-// has says whether line is one of the lines written so far.
-func (c *capped) has(line string) bool {
+// endsWith says whether what was written so far ends with line.
+func (c *capped) endsWith(line string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return bytes.HasPrefix(c.b, []byte(line)) || bytes.Contains(c.b, []byte("\n"+line))
+	return bytes.HasSuffix(c.b, []byte(line))
 }
 
 // readRuns reads the runs recorded in dir, in the order they started.

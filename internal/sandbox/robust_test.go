@@ -214,12 +214,13 @@ func TestHalfCloseAnswersAll(t *testing.T) {
 	})
 }
 
-// TestSlowSubscriber: a subscriber that never reads while 50 MB are
-// published to it is disconnected past the pub/sub output limit; the
-// publisher never waits, and other clients are answered while the
-// subscriber's replies pile up by megabytes: the server does not wait
-// for a slow client. (Time is not the verdict: the backlog is. The
-// bounds in seconds only catch a server that waits.)
+// TestSlowSubscriber: a subscriber that never reads while messages of
+// 1 MB are published to it is disconnected past the pub/sub output
+// limit (32 MB; at most 50 are sent); the publisher never waits, and
+// other clients are answered while the subscriber's replies pile up
+// by megabytes: the server does not wait for a slow client. (Time is
+// not the verdict: the backlog is. The bounds in seconds only catch a
+// server that waits.)
 func TestSlowSubscriber(t *testing.T) {
 	t.Parallel() // its verdict is the backlog, not the time
 	eachServer(t, func(t *testing.T, addr string) {

@@ -88,7 +88,7 @@ func preflight(w io.Writer, root string) (ok bool, err error) {
 	}
 
 	// What is optional.
-	if _, err := exec.LookPath(realredis.Binary); err == nil {
+	if realredis.Available() {
 		good("redis-server is on PATH: make check runs each lesson on it too")
 	} else {
 		say(w, "  · redis-server is not on PATH: optional, the embedded Redis is enough")
