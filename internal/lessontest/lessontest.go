@@ -289,20 +289,29 @@ var goEnv = sync.OnceValue(func() map[string]string {
 })
 
 // Alone runs the calling test in a process of its own, beside the
-// package's other tests: for a test that measures the whole process,
-// such as the bytes it allocates, which tests running meanwhile would
-// add to. It returns true in that process, where the test goes on;
-// in the test's own process it waits for that one, fails with what it
+// package's other tests, with env added to its environment: for a
+// test that measures the whole process (the bytes it allocates, which
+// tests running meanwhile would add to), or that keeps state in it.
+// It returns true in that process, where the test goes on; in the
+// test's own process it waits for that one, fails with what it
 // printed if it failed, and returns false.
-func Alone(t *testing.T) bool {
-	if os.Getenv(aloneEnv) == t.Name() {
+func Alone(t *testing.T, env ...string) bool {
+	switch os.Getenv(aloneEnv) {
+	case t.Name():
 		return true
+	case "":
+	default:
+		t.Skip("this process runs another test alone")
 	}
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v")
-	cmd.Env = append(os.Environ(), aloneEnv+"="+t.Name())
+	var run []string // ^Test$/^subtest$: each level anchored
+	for _, name := range strings.Split(t.Name(), "/") {
+		run = append(run, "^"+regexp.QuoteMeta(name)+"$")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run="+strings.Join(run, "/"), "-test.v")
+	cmd.Env = append(append(os.Environ(), env...), aloneEnv+"="+t.Name())
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "\n--- PASS: "+t.Name()+" ") {
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()+" (") {
 		t.Fatalf("alone in a process of its own: %v\n%s", err, out)
 	}
 	return false

@@ -3,12 +3,11 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
+	"redis-by-hand/internal/lessontest"
 	"redis-by-hand/internal/realredis"
 )
 
@@ -76,39 +75,22 @@ var mistakes = []mistake{
 // in a process and a copy of its own, side by side (make check keeps
 // its state in the process, and a failing check mostly waits).
 func TestMistakesNamed(t *testing.T) {
-	if name := os.Getenv(mistakeEnv); name != "" {
-		makeMistake(t, name)
-		return
-	}
 	t.Parallel()
 	for _, m := range mistakes {
 		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestMistakesNamed$", "-test.v")
 			// On the embedded Redis only, as the workshop's other
 			// tests run make check: the lessons' own tests run the
 			// references on redis-server too.
-			cmd.Env = append(os.Environ(), mistakeEnv+"="+m.name,
-				realredis.SkipEnv+"=1", realredis.RequiredEnv+"=")
-			out, err := cmd.CombinedOutput()
-			if err != nil || !bytes.Contains(out, []byte("\n--- PASS: TestMistakesNamed")) {
-				t.Errorf("%v:\n%s", err, out)
+			if lessontest.Alone(t, realredis.SkipEnv+"=1", realredis.RequiredEnv+"=") {
+				makeMistake(t, m)
 			}
 		})
 	}
 }
 
-// mistakeEnv names the one mistake a TestMistakesNamed process makes.
-const mistakeEnv = "WORKSHOP_MISTAKE"
-
-// makeMistake makes the mistake of that name in a fresh exercise, and
-// requires make check to fail on it with its hint.
-func makeMistake(t *testing.T, name string) {
-	i := slices.IndexFunc(mistakes, func(m mistake) bool { return m.name == name })
-	if i < 0 {
-		t.Fatalf("no mistake %q", name)
-	}
-	m := mistakes[i]
+// makeMistake makes the mistake in a fresh exercise, and requires
+// make check to fail on it with its hint.
+func makeMistake(t *testing.T, m mistake) {
 	// Only what make workshop and make check of the lesson read (the
 	// packages its Go tests import only if it has any), and no git:
 	// nothing here reads its status.
